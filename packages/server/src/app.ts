@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import type { Actor } from './domain/types.ts';
+import { buildServices, type Services } from './services/index.ts';
+import { registerGraphql } from './transports/graphql/plugin.ts';
+import { registerAuthRoutes } from './transports/http/auth-routes.ts';
+import { registerHealthRoutes } from './transports/http/health-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor?: Actor;
+  }
+}
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+export interface RosterApp {
+  readonly server: FastifyInstance;
+  readonly services: Services;
+  /** The super-admin key generated at first start, when `ROSTER_API_KEY` was unset; print it once. */
+  readonly generatedApiKey: string | undefined;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+// The SDK's GraphQL path and ours serve the same endpoint.
+const GRAPHQL_ALIASES = new Set(['/v01/server/graphql', '/v01/server/graphql/', '/graphql/']);
+
+/** Builds the HTTP app on an open, migrated database; the caller decides whether to listen. */
+export async function buildApp(deps: AppDeps): Promise<RosterApp> {
+  const { config, db } = deps;
+  const services = buildServices(db, config);
+  const { generatedApiKey } = await services.auth.init();
+  await services.tenants.defaultTenant();
+
+  let closing = false;
+  const server = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    bodyLimit: config.limits.bodyBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    },
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      return GRAPHQL_ALIASES.has(path) ? `/graphql${q < 0 ? '' : url.slice(q)}` : url;
+    },
+  });
+
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // GET /graphql from a browser opens GraphiQL.
+    if (config.graphiql && request.method === 'GET' && request.url === '/graphql' && (request.headers.accept ?? '').includes('text/html')) {
+      return reply.redirect('/graphiql');
+    }
+  });
+  server.addHook('onClose', async () => {
+    closing = true;
+  });
+
+  // The seed's `userGroup(groupId)` sends the bare id as `variables`; read it as `{ id }`.
+  server.addHook('preValidation', async (request) => {
+    if (request.routeOptions.url !== '/graphql' || typeof request.body !== 'object' || request.body === null) return;
+    const body = request.body as { variables?: unknown };
+    if (typeof body.variables === 'string') body.variables = { id: body.variables };
+  });
+
+  server.setErrorHandler((error: Error, request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 413 || (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ errors: [{ message: `Request body exceeds ${config.limits.bodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    }
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply.code(status).send({ errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT' } }] });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ errors: [{ message: `Internal error; quote request id ${request.id}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  });
+
+  await registerHealthRoutes(server, db, () => closing);
+  await registerAuthRoutes(server, services);
+  await registerGraphql(server, services, config);
+  return { server, services, generatedApiKey };
+}

@@ -1,0 +1,25 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import * as initial from './migrations/0001-initial.ts';
+
+/** Migrations are listed in code, in order, and never edited once shipped. */
+const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+class InCodeMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+/**
+ * Applies pending migrations. Kysely's migrator takes a transaction-scoped advisory lock, so several Roster
+ * nodes starting at once against one PostgreSQL apply each migration exactly once.
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(), migrationTableName: 'roster_migrations', migrationLockTableName: 'roster_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

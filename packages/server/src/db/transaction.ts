@@ -1,0 +1,35 @@
+import type { Transaction } from 'kysely';
+import type { Db } from './database.ts';
+import type { Database } from './schema.ts';
+import { isRetryable, mapDatabaseError } from './errors.ts';
+
+export type Tx = Transaction<Database>;
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Runs `work` in one transaction. Serialization failures and deadlocks are retried (with jittered backoff) a
+ * bounded number of times; other database errors are mapped to the error catalog.
+ */
+export async function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (e) {
+      if (attempt < MAX_ATTEMPTS && isRetryable(e)) {
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        continue;
+      }
+      throw mapDatabaseError(e);
+    }
+  }
+}
+
+/** Runs a single read or write outside an explicit transaction, with the same error mapping. */
+export async function run<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw mapDatabaseError(e);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The closed catalog of errors Roster reports. Codes are API: never rename one.
+ * Every transport renders an AppError its own way; anything else is an unexpected failure, masked.
+ */
+export const ErrorCodes = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL_SERVER_ERROR: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ErrorDetails {
+  /** The input field the error is about, as the caller named it (e.g. `user.email`). */
+  readonly field?: string;
+  readonly [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ErrorCodes[code];
+    this.details = details;
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+export const Errors = {
+  invalid: (field: string, message: string, extra: Record<string, unknown> = {}) =>
+    new AppError('BAD_USER_INPUT', `${field}: ${message}`, { field, ...extra }),
+  notFound: (entity: string, field: string, value: string) =>
+    new AppError('NOT_FOUND', `${entity} not found (${field} = ${JSON.stringify(value)})`, { field, value }),
+  conflict: (entity: string, field: string, value: unknown) =>
+    new AppError('CONFLICT', `A ${entity} with this ${field} already exists in the tenant`, { field, value }),
+  unauthenticated: (message = 'Missing or invalid credentials') => new AppError('UNAUTHENTICATED', message),
+  forbidden: (message = 'Not allowed') => new AppError('FORBIDDEN', message),
+  unmodifiable: (what: string) =>
+    new AppError('FORBIDDEN', `This user group is a platform group (isUnmodifiable); its ${what} cannot change`, {
+      field: what,
+    }),
+};

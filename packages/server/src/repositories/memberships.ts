@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { User } from '../domain/types.ts';
+import { toUser } from './mappers.ts';
+import type { GroupRelation } from './users.ts';
+
+const table = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
+
+/** Adds users to a group in one statement; returns the ids that were not there before. */
+export async function addToGroup(
+  db: Db,
+  relation: GroupRelation,
+  tenantId: string,
+  groupId: string,
+  userIds: readonly string[],
+): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await sql<{ user_id: string }>`
+    insert into ${table(relation)} (tenant_id, group_id, user_id)
+    select ${tenantId}::uuid, ${groupId}::uuid, id from unnest(${[...userIds]}::uuid[]) as t(id)
+    on conflict do nothing
+    returning user_id`.execute(db);
+  return rows.map((r) => r.user_id);
+}
+
+/** Removes users from a group in one statement; returns the ids that were there. */
+export async function removeFromGroup(
+  db: Db,
+  relation: GroupRelation,
+  tenantId: string,
+  groupId: string,
+  userIds: readonly string[],
+): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await sql<{ user_id: string }>`
+    delete from ${table(relation)}
+    where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = any(${[...userIds]}::uuid[])
+    returning user_id`.execute(db);
+  return rows.map((r) => r.user_id);
+}
+
+export async function isInGroup(db: Db, relation: GroupRelation, tenantId: string, groupId: string, userId: string): Promise<boolean> {
+  const { rows } = await sql`
+    select 1 from ${table(relation)} where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = ${userId}`.execute(db);
+  return rows.length > 0;
+}
+
+/** Which of `groupIds` the user manages. */
+export async function managedAmong(db: Db, tenantId: string, groupIds: readonly string[], userId: string): Promise<string[]> {
+  const { rows } = await sql<{ group_id: string }>`
+    select group_id from user_group_managers
+    where tenant_id = ${tenantId} and user_id = ${userId} and group_id = any(${[...groupIds]}::uuid[])`.execute(db);
+  return rows.map((r) => r.group_id);
+}
+
+export interface MembershipCursor {
+  readonly addedAt: string;
+  readonly userId: string;
+}
+
+export interface MembershipEntry {
+  readonly user: User;
+  readonly addedAt: Date;
+  readonly cursor: MembershipCursor;
+}
+
+/**
+ * Keyset page of a group's members in (added_at, user_id) order: the index
+ * (tenant_id, group_id, added_at, user_id) makes the last page as cheap as the first.
+ */
+export async function pageGroupMembers(
+  db: Db,
+  relation: GroupRelation,
+  tenantId: string,
+  groupId: string,
+  after: MembershipCursor | undefined,
+  limit: number,
+): Promise<MembershipEntry[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select u.*, rel.added_at as rel_added_at, rel.added_at::text as rel_added_at_text
+    from ${table(relation)} rel join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
+    where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId}
+      ${after ? sql`and (rel.added_at, rel.user_id) > (${after.addedAt}::timestamptz, ${after.userId}::uuid)` : sql``}
+    order by rel.added_at, rel.user_id
+    limit ${limit}`.execute(db);
+  return rows.map((r) => ({
+    user: toUser(r),
+    addedAt: r.rel_added_at as Date,
+    cursor: { addedAt: String(r.rel_added_at_text), userId: String(r.id) },
+  }));
+}

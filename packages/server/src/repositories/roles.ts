@@ -1,0 +1,127 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Role, RoleFilter, RoleSort, SortOrder } from '../domain/types.ts';
+import { toRole } from './mappers.ts';
+import { and, booleanConditions, idConditions, likeLiteral, orderBy, stringConditions, type Condition } from './sql-conditions.ts';
+import { groupRows } from './users.ts';
+
+export interface RoleQuery {
+  readonly filter: RoleFilter;
+  /** Tenants whose roles are visible besides the platform roles; undefined means every tenant. */
+  readonly tenantIds?: readonly string[] | undefined;
+  readonly search?: { key: 'key' | 'name' | 'description'; value: string } | undefined;
+  readonly sort: RoleSort;
+  readonly order: SortOrder;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+const r = (c: string) => sql.ref(`r.${c}`);
+const roleColumns: Record<RoleSort, string> = {
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  description: 'description',
+  id: 'id',
+  isSystemManaged: 'is_system_managed',
+  key: 'key',
+  name: 'name',
+};
+
+function roleConditions(q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): Condition[] {
+  const f = q.filter;
+  const out: Condition[] = [
+    ...idConditions(r('id'), f.id),
+    ...stringConditions(r('key'), f.key),
+    ...stringConditions(r('name'), f.name),
+    ...stringConditions(r('description'), f.description),
+    ...booleanConditions(r('is_system_managed'), f.isSystemManaged),
+    ...idConditions(r('tenant_id'), f.tenantId),
+  ];
+  if (q.tenantIds) out.push(sql`(r.tenant_id is null or r.tenant_id = any(${[...q.tenantIds]}::uuid[]))`);
+  const userConds = idConditions(sql.ref('ur.user_id'), f.userId);
+  if (userConds.length > 0) out.push(sql`exists (select 1 from user_roles ur where ur.role_id = r.id and ${and(userConds)})`);
+  const groupConds = idConditions(sql.ref('gr.group_id'), f.userGroupId);
+  if (groupConds.length > 0) out.push(sql`exists (select 1 from group_roles gr where gr.role_id = r.id and ${and(groupConds)})`);
+  if (q.search) out.push(sql`${r(q.search.key)} ilike ${`%${likeLiteral(q.search.value)}%`}`);
+  return out;
+}
+
+const roleOrder = (q: RoleQuery) => orderBy(r(roleColumns[q.sort]), r('id'), q.order);
+
+export async function listRoles(db: Db, q: RoleQuery): Promise<Role[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select r.* from roles r where ${and(roleConditions(q))}
+    order by ${roleOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
+  return rows.map(toRole);
+}
+
+export async function countRoles(db: Db, q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from roles r where ${and(roleConditions(q))}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export type RoleHolder = 'user' | 'group';
+
+/** Roles assigned directly to each user, or to each group: one LATERAL page per parent. */
+export async function listRolesOf(db: Db, holder: RoleHolder, parentIds: readonly string[], q: RoleQuery): Promise<Map<string, Role[]>> {
+  const link = holder === 'user' ? sql`user_roles l where l.user_id = p.parent_id` : sql`group_roles l where l.group_id = p.parent_id`;
+  const { rows } = await sql<Record<string, unknown>>`
+    select p.parent_id, x.* from unnest(${[...parentIds]}::uuid[]) as p(parent_id)
+    cross join lateral (
+      select r.* from roles r where r.id in (select l.role_id from ${link}) and ${and(roleConditions(q))}
+      order by ${roleOrder(q)} limit ${q.limit} offset ${q.offset}
+    ) x`.execute(db);
+  return groupRows(rows, toRole);
+}
+
+export async function countRolesOf(db: Db, holder: RoleHolder, parentIds: readonly string[], q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): Promise<Map<string, number>> {
+  const link = holder === 'user' ? sql`user_roles l join roles r on r.id = l.role_id` : sql`group_roles l join roles r on r.id = l.role_id`;
+  const parent = holder === 'user' ? sql.ref('l.user_id') : sql.ref('l.group_id');
+  const { rows } = await sql<{ parent_id: string; n: number }>`
+    select ${parent} as parent_id, count(*)::int as n from ${link}
+    where ${parent} = any(${[...parentIds]}::uuid[]) and ${and(roleConditions(q))}
+    group by ${parent}`.execute(db);
+  return new Map(rows.map((row) => [row.parent_id, row.n]));
+}
+
+export async function findRoleById(db: Db, id: string): Promise<Role | undefined> {
+  const row = await db.selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toRole(row) : undefined;
+}
+
+/** Roles by key as seen from one tenant: its own roles and the platform roles. */
+export async function findRolesByKeys(db: Db, tenantId: string, keys: readonly string[]): Promise<Role[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select * from roles where key = any(${[...keys]}::text[]) and (tenant_id is null or tenant_id = ${tenantId})`.execute(db);
+  return rows.map(toRole);
+}
+
+export async function insertRole(
+  db: Db,
+  role: { id: string; tenantId: string | null; key: string; name: string; description: string | null; reference: string | null; isSystemManaged: boolean },
+): Promise<Role> {
+  const row = await db
+    .insertInto('roles')
+    .values({
+      id: role.id,
+      tenant_id: role.tenantId,
+      key: role.key,
+      name: role.name,
+      description: role.description,
+      reference: role.reference,
+      is_system_managed: role.isSystemManaged,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toRole(row);
+}
+
+export async function assignRolesToUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
+  await sql`insert into user_roles (tenant_id, user_id, role_id)
+            select ${tenantId}::uuid, ${userId}::uuid, id from unnest(${[...roleIds]}::uuid[]) as t(id)
+            on conflict do nothing`.execute(db);
+}
+
+export async function unassignRolesFromUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
+  await sql`delete from user_roles where tenant_id = ${tenantId} and user_id = ${userId} and role_id = any(${[...roleIds]}::uuid[])`.execute(db);
+}

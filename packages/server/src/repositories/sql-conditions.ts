@@ -1,0 +1,76 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { BooleanFilter, DateFilter, IdFilter, SortOrder, StringFilter } from '../domain/types.ts';
+
+export type Condition = RawBuilder<unknown>;
+
+/** `a AND b AND ...`, or TRUE for an empty list. */
+export function and(conditions: readonly Condition[]): Condition {
+  return conditions.length === 0 ? sql`true` : sql`(${sql.join(conditions, sql` and `)})`;
+}
+
+/** ROQ semantics: `equalTo: null` is IS NULL, `notEqualTo: null` is IS NOT NULL; other null operators are ignored. */
+export function stringConditions(column: Condition, f: StringFilter | null | undefined): Condition[] {
+  if (!f) return [];
+  const out: Condition[] = [];
+  if (f.equalTo === null) out.push(sql`${column} is null`);
+  else if (f.equalTo !== undefined) out.push(sql`${column} = ${f.equalTo}`);
+  if (f.notEqualTo === null) out.push(sql`${column} is not null`);
+  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${f.notEqualTo}`);
+  if (f.valueIn) out.push(sql`${column} = any(${[...f.valueIn]}::text[])`);
+  if (f.valueNotIn) out.push(sql`not (${column} = any(${[...f.valueNotIn]}::text[])) `);
+  if (f.like != null) out.push(sql`${column} like ${f.like}`);
+  if (f.iLike != null) out.push(sql`${column} ilike ${f.iLike}`);
+  return out;
+}
+
+export function idConditions(column: Condition, f: IdFilter | null | undefined): Condition[] {
+  if (!f) return [];
+  const out: Condition[] = [];
+  if (f.equalTo === null) out.push(sql`${column} is null`);
+  else if (f.equalTo !== undefined) out.push(sql`${column} = ${f.equalTo}::uuid`);
+  if (f.notEqualTo === null) out.push(sql`${column} is not null`);
+  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${f.notEqualTo}::uuid`);
+  if (f.valueIn) out.push(sql`${column} = any(${[...f.valueIn]}::uuid[])`);
+  if (f.valueNotIn) out.push(sql`not (${column} = any(${[...f.valueNotIn]}::uuid[]))`);
+  return out;
+}
+
+export function booleanConditions(column: Condition, f: BooleanFilter | null | undefined): Condition[] {
+  if (!f) return [];
+  const out: Condition[] = [];
+  if (f.equalTo === null) out.push(sql`${column} is null`);
+  else if (f.equalTo !== undefined) out.push(sql`${column} = ${f.equalTo}`);
+  if (f.notEqualTo === null) out.push(sql`${column} is not null`);
+  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${f.notEqualTo}`);
+  return out;
+}
+
+export function dateConditions(column: Condition, f: DateFilter | null | undefined): Condition[] {
+  if (!f) return [];
+  const out: Condition[] = [];
+  const ops: [keyof DateFilter, string][] = [
+    ['equalTo', '='],
+    ['notEqualTo', '<>'],
+    ['lessThan', '<'],
+    ['lessThanEqual', '<='],
+    ['moreThan', '>'],
+    ['moreThanEqual', '>='],
+  ];
+  for (const [key, op] of ops) {
+    const value = f[key];
+    if (value != null) out.push(sql`${column} ${sql.raw(op)} ${value.toISOString()}::timestamptz`);
+  }
+  if (f.equalTo === null) out.push(sql`${column} is null`);
+  return out;
+}
+
+/** `ORDER BY col dir, id dir`: the id tie-breaker makes offset paging stable. */
+export function orderBy(column: Condition, idColumn: Condition, order: SortOrder): Condition {
+  const dir = sql.raw(order === 'ASC' ? 'asc' : 'desc');
+  return sql`${column} ${dir}, ${idColumn} ${dir}`;
+}
+
+/** Escapes LIKE wildcards so a caller's text is matched literally (for `search`). */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,82 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { SortOrder, Tenant, TenantFilter, TenantSort } from '../domain/types.ts';
+import { toTenant } from './mappers.ts';
+import { and, idConditions, orderBy, stringConditions, type Condition } from './sql-conditions.ts';
+
+export interface TenantQuery {
+  readonly filter: TenantFilter;
+  readonly sort: TenantSort;
+  readonly order: SortOrder;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+const t = (c: string) => sql.ref(`t.${c}`);
+const tenantColumns: Record<TenantSort, string> = { createdAt: 'created_at', updatedAt: 'updated_at', name: 'name' };
+
+function tenantConditions(f: TenantFilter): Condition[] {
+  return [...idConditions(t('id'), f.id), ...stringConditions(t('reference'), f.reference), ...stringConditions(t('name'), f.name)];
+}
+
+export async function listTenants(db: Db, q: TenantQuery): Promise<Tenant[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select t.* from tenants t where ${and(tenantConditions(q.filter))}
+    order by ${orderBy(t(tenantColumns[q.sort]), t('id'), q.order)} limit ${q.limit} offset ${q.offset}`.execute(db);
+  return rows.map(toTenant);
+}
+
+export async function countTenants(db: Db, filter: TenantFilter): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenants t where ${and(tenantConditions(filter))}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export async function findTenantById(db: Db, id: string): Promise<Tenant | undefined> {
+  const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toTenant(row) : undefined;
+}
+
+export async function findTenantsByIds(db: Db, ids: readonly string[]): Promise<Tenant[]> {
+  const { rows } = await sql<Record<string, unknown>>`select * from tenants where id = any(${[...ids]}::uuid[])`.execute(db);
+  return rows.map(toTenant);
+}
+
+export async function findDefaultTenant(db: Db): Promise<Tenant | undefined> {
+  const row = await db.selectFrom('tenants').selectAll().where('is_default', '=', true).executeTakeFirst();
+  return row ? toTenant(row) : undefined;
+}
+
+export async function insertTenant(
+  db: Db,
+  tenant: { id: string; name: string; reference: string | null; isDefault: boolean },
+): Promise<Tenant> {
+  const row = await db
+    .insertInto('tenants')
+    .values({ id: tenant.id, name: tenant.name, reference: tenant.reference, is_default: tenant.isDefault })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toTenant(row);
+}
+
+/** Creates the default tenant unless one exists; safe when several nodes start at once. */
+export async function ensureDefaultTenant(db: Db, id: string): Promise<Tenant> {
+  await sql`insert into tenants (id, name, reference, is_default) values (${id}, 'Default', null, true)
+            on conflict do nothing`.execute(db);
+  const tenant = await findDefaultTenant(db);
+  if (!tenant) throw new Error('default tenant missing after insert');
+  return tenant;
+}
+
+export async function updateTenant(
+  db: Db,
+  id: string,
+  patch: { name?: string; reference?: string | null },
+): Promise<Tenant | undefined> {
+  const row = await db
+    .updateTable('tenants')
+    .set({ ...patch, updated_at: sql`now()`, version: sql`version + 1` } as never)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toTenant(row) : undefined;
+}

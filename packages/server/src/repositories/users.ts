@@ -1,0 +1,274 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { SortOrder, User, UserFilter, UserSort } from '../domain/types.ts';
+import { toUser } from './mappers.ts';
+import {
+  and,
+  booleanConditions,
+  dateConditions,
+  idConditions,
+  likeLiteral,
+  orderBy,
+  stringConditions,
+  type Condition,
+} from './sql-conditions.ts';
+
+export interface UserQuery {
+  readonly filter: UserFilter;
+  readonly search?: { key: UserSearchKey; value: string } | undefined;
+  readonly sort: UserSort;
+  readonly order: SortOrder;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export type UserSearchKey = 'email' | 'firstName' | 'lastName' | 'locale' | 'phone' | 'timezone' | 'reference';
+
+const userColumns: Record<UserSort | UserSearchKey, string> = {
+  active: 'active',
+  createdAt: 'created_at',
+  email: 'email',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  locale: 'locale',
+  phone: 'phone',
+  timezone: 'timezone',
+  updatedAt: 'updated_at',
+  reference: 'reference',
+};
+
+const col = (alias: string, name: string) => sql.ref(`${alias}.${name}`);
+
+/** The WHERE conditions of a user filter, over the `users` row aliased `u`. */
+export function userConditions(filter: UserFilter, search: UserQuery['search']): Condition[] {
+  const u = (c: string) => col('u', c);
+  const out: Condition[] = [
+    ...idConditions(u('id'), filter.id),
+    ...stringConditions(u('reference'), filter.reference),
+    ...stringConditions(u('email'), filter.email),
+    ...stringConditions(u('first_name'), filter.firstName),
+    ...stringConditions(u('last_name'), filter.lastName),
+    ...stringConditions(u('phone'), filter.phone),
+    ...stringConditions(u('locale'), filter.locale),
+    ...stringConditions(u('timezone'), filter.timezone),
+    ...booleanConditions(u('active'), filter.active),
+    ...idConditions(u('tenant_id'), filter.tenantId),
+    ...dateConditions(u('created_at'), filter.createdAt),
+    ...dateConditions(u('updated_at'), filter.updatedAt),
+  ];
+  const g = filter.userGroupId;
+  if (g) {
+    const memberOf = (ids: readonly string[]) =>
+      sql`exists (select 1 from user_group_members m where m.tenant_id = u.tenant_id and m.user_id = u.id and m.group_id = any(${[...ids]}::uuid[]))`;
+    if (g.equalTo != null) out.push(memberOf([g.equalTo]));
+    if (g.valueIn) out.push(memberOf(g.valueIn));
+    if (g.notEqualTo != null) out.push(sql`not ${memberOf([g.notEqualTo])}`);
+    if (g.valueNotIn) out.push(sql`not ${memberOf(g.valueNotIn)}`);
+    for (const id of g.all ?? []) out.push(memberOf([id]));
+  }
+  const gn = filter.userGroupName;
+  if (gn) {
+    const inGroupNamed = (cond: Condition) =>
+      sql`exists (select 1 from user_group_members m join user_groups ug on ug.tenant_id = m.tenant_id and ug.id = m.group_id
+                  where m.tenant_id = u.tenant_id and m.user_id = u.id and ${cond})`;
+    const { all, ...rest } = gn;
+    const nameConds = stringConditions(sql.ref('ug.name'), rest);
+    if (nameConds.length > 0) out.push(inGroupNamed(and(nameConds)));
+    for (const name of all ?? []) out.push(inGroupNamed(sql`ug.name = ${name}`));
+  }
+  const roleConds = [
+    ...idConditions(sql.ref('r.id'), filter.roleId),
+    ...stringConditions(sql.ref('r.key'), filter.roleKey),
+  ];
+  if (roleConds.length > 0) {
+    // A user holds a role directly or through any of their groups.
+    out.push(sql`(
+      exists (select 1 from user_roles ur join roles r on r.id = ur.role_id
+              where ur.tenant_id = u.tenant_id and ur.user_id = u.id and ${and(roleConds)})
+      or exists (select 1 from user_group_members m join group_roles gr on gr.tenant_id = m.tenant_id and gr.group_id = m.group_id
+                 join roles r on r.id = gr.role_id
+                 where m.tenant_id = u.tenant_id and m.user_id = u.id and ${and(roleConds)}))`);
+  }
+  if (filter.search) {
+    const pattern = `%${likeLiteral(filter.search)}%`;
+    out.push(sql`(u.first_name ilike ${pattern} or u.last_name ilike ${pattern} or u.email ilike ${pattern} or u.reference ilike ${pattern})`);
+  }
+  if (search) out.push(sql`${u(userColumns[search.key])} ilike ${`%${likeLiteral(search.value)}%`}`);
+  return out;
+}
+
+const userOrder = (q: UserQuery) => orderBy(col('u', userColumns[q.sort]), col('u', 'id'), q.order);
+
+export async function listUsers(db: Db, q: UserQuery): Promise<User[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select u.* from users u where ${and(userConditions(q.filter, q.search))}
+    order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
+  return rows.map(toUser);
+}
+
+export async function countUsers(db: Db, q: Pick<UserQuery, 'filter' | 'search'>): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from users u where ${and(userConditions(q.filter, q.search))}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export type GroupRelation = 'members' | 'managers';
+const relationTable = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
+
+/** One statement for the users of many groups: a LATERAL page per group, so each parent gets its own limit. */
+export async function listUsersOfGroups(
+  db: Db,
+  relation: GroupRelation,
+  groupIds: readonly string[],
+  q: UserQuery,
+): Promise<Map<string, User[]>> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select p.parent_id, x.* from unnest(${[...groupIds]}::uuid[]) as p(parent_id)
+    cross join lateral (
+      select u.* from ${relationTable(relation)} rel
+      join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
+      where rel.group_id = p.parent_id and ${and(userConditions(q.filter, q.search))}
+      order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}
+    ) x`.execute(db);
+  return groupRows(rows, toUser);
+}
+
+export async function countUsersOfGroups(
+  db: Db,
+  relation: GroupRelation,
+  groupIds: readonly string[],
+  q: Pick<UserQuery, 'filter' | 'search'>,
+): Promise<Map<string, number>> {
+  const { rows } = await sql<{ parent_id: string; n: number }>`
+    select rel.group_id as parent_id, count(*)::int as n from ${relationTable(relation)} rel
+    join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
+    where rel.group_id = any(${[...groupIds]}::uuid[]) and ${and(userConditions(q.filter, q.search))}
+    group by rel.group_id`.execute(db);
+  return new Map(rows.map((r) => [r.parent_id, r.n]));
+}
+
+export async function countUsersOfTenants(db: Db, tenantIds: readonly string[], activeOnly: boolean): Promise<Map<string, number>> {
+  const { rows } = await sql<{ parent_id: string; n: number }>`
+    select u.tenant_id as parent_id, count(*)::int as n from users u
+    where u.tenant_id = any(${[...tenantIds]}::uuid[]) ${activeOnly ? sql`and u.active` : sql``}
+    group by u.tenant_id`.execute(db);
+  return new Map(rows.map((r) => [r.parent_id, r.n]));
+}
+
+/** Users holding each role directly or through a group. */
+export async function countUsersOfRoles(db: Db, roleIds: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await sql<{ parent_id: string; n: number }>`
+    select x.role_id as parent_id, count(distinct (x.tenant_id, x.user_id))::int as n from (
+      select ur.role_id, ur.tenant_id, ur.user_id from user_roles ur where ur.role_id = any(${[...roleIds]}::uuid[])
+      union all
+      select gr.role_id, m.tenant_id, m.user_id from group_roles gr
+      join user_group_members m on m.tenant_id = gr.tenant_id and m.group_id = gr.group_id
+      where gr.role_id = any(${[...roleIds]}::uuid[])
+    ) x group by x.role_id`.execute(db);
+  return new Map(rows.map((r) => [r.parent_id, r.n]));
+}
+
+export function groupRows<T>(rows: Record<string, unknown>[], map: (r: Record<string, unknown>) => T): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = String(row.parent_id);
+    let list = out.get(key);
+    if (!list) out.set(key, (list = []));
+    list.push(map(row));
+  }
+  return out;
+}
+
+export async function findUserById(db: Db, id: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<User[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<Record<string, unknown>>`select * from users where id = any(${[...ids]}::uuid[])`.execute(db);
+  return rows.map(toUser);
+}
+
+export async function findUsersByReferences(db: Db, tenantId: string, refs: readonly string[]): Promise<User[]> {
+  if (refs.length === 0) return [];
+  const { rows } = await sql<Record<string, unknown>>`
+    select * from users where tenant_id = ${tenantId} and reference = any(${[...refs]}::text[])`.execute(db);
+  return rows.map(toUser);
+}
+
+export async function findUserByReference(db: Db, tenantId: string, reference: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('reference', '=', reference).executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+export async function findUserByEmail(db: Db, tenantId: string, email: string): Promise<User | undefined> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select * from users where tenant_id = ${tenantId} and lower(email) = lower(${email})`.execute(db);
+  return rows[0] ? toUser(rows[0]) : undefined;
+}
+
+export interface UserWrite {
+  reference?: string;
+  email?: string;
+  phone?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  locale?: string | null;
+  timezone?: string | null;
+  avatarUrl?: string | null;
+  isOptedIn?: boolean;
+  active?: boolean;
+  customData?: Record<string, unknown>;
+}
+
+function toColumns(w: UserWrite): Record<string, unknown> {
+  const c: Record<string, unknown> = {};
+  if (w.reference !== undefined) c.reference = w.reference;
+  if (w.email !== undefined) c.email = w.email;
+  if (w.phone !== undefined) c.phone = w.phone;
+  if (w.firstName !== undefined) c.first_name = w.firstName;
+  if (w.lastName !== undefined) c.last_name = w.lastName;
+  if (w.locale !== undefined) c.locale = w.locale;
+  if (w.timezone !== undefined) c.timezone = w.timezone;
+  if (w.avatarUrl !== undefined) c.avatar_url = w.avatarUrl;
+  if (w.isOptedIn !== undefined) c.is_opted_in = w.isOptedIn;
+  if (w.active !== undefined) c.active = w.active;
+  if (w.customData !== undefined) c.custom_data = JSON.stringify(w.customData);
+  return c;
+}
+
+export async function insertUser(
+  db: Db,
+  user: UserWrite & { id: string; tenantId: string; reference: string; email: string },
+): Promise<User> {
+  const row = await db
+    .insertInto('users')
+    .values({
+      custom_data: '{}',
+      ...toColumns(user),
+      id: user.id,
+      tenant_id: user.tenantId,
+      reference: user.reference,
+      email: user.email,
+    } as never)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toUser(row);
+}
+
+export async function updateUser(db: Db, tenantId: string, id: string, patch: UserWrite): Promise<User | undefined> {
+  const row = await db
+    .updateTable('users')
+    .set({ ...toColumns(patch), updated_at: sql`now()`, version: sql`version + 1` } as never)
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+export async function deleteUser(db: Db, tenantId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

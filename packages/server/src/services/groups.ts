@@ -1,0 +1,240 @@
+import { v5 as uuidv5 } from 'uuid';
+import { Errors } from '../errors.ts';
+import { inTransaction, run } from '../db/transaction.ts';
+import type { NestedQuery, Page, RequestContext, User, UserGroup, UserGroupListArgs, UserGroupSort, UserGroupType, UserListArgs } from '../domain/types.ts';
+import * as repo from '../repositories/groups.ts';
+import * as memberships from '../repositories/memberships.ts';
+import * as usersRepo from '../repositories/users.ts';
+import type { UserGroupQuery, UserGroupSearchKey } from '../repositories/groups.ts';
+import type { GroupRelation } from '../repositories/users.ts';
+import type { ServiceDeps } from './deps.ts';
+import { paging } from './lists.ts';
+import { actorTenant, requireSuperAdmin, visibleToActor } from './policy.ts';
+import type { TenantService } from './tenants.ts';
+import type { UserService } from './users.ts';
+import * as v from './validate.ts';
+
+export interface UserGroupInput {
+  name?: string | null;
+  reference?: string | null;
+  description?: string | null;
+  type?: string | null;
+  tenantId?: string | null;
+}
+
+const GROUP_SORTS: readonly UserGroupSort[] = ['createdAt', 'name', 'reference', 'type', 'updatedAt'];
+const SEARCH_KEYS: readonly UserGroupSearchKey[] = ['name', 'reference', 'type'];
+export const DEFAULT_GROUP_TYPE = 'default';
+// Group type ids are derived from the type name, so every node and database agrees on them.
+const GROUP_TYPE_NAMESPACE = '6f1b7c5e-2d43-4f7a-9f57-3f0c1c7d2a10';
+
+/** Selects a group by id or by reference (within a tenant); both given must name the same group. */
+export interface GroupSelector {
+  id?: string | null;
+  ref?: string | null;
+  tenantId?: string | null;
+}
+
+export class GroupService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly tenants: TenantService,
+    private readonly users: UserService,
+  ) {}
+
+  private validate(input: UserGroupInput, prefix: string): repo.UserGroupWrite {
+    const { stringLength } = this.deps.config.limits;
+    const out: repo.UserGroupWrite = {};
+    if (input.name != null) out.name = v.text(`${prefix}.name`, input.name, { min: 1, max: stringLength });
+    if (input.reference != null) out.reference = v.text(`${prefix}.reference`, input.reference, { min: 1, max: stringLength });
+    if (input.description != null) out.description = v.text(`${prefix}.description`, input.description, { max: 1000 });
+    if (input.type != null) out.type = v.text(`${prefix}.type`, input.type, { min: 1, max: stringLength });
+    return out;
+  }
+
+  async create(ctx: RequestContext, input: UserGroupInput, options: { isUnmodifiable?: boolean } = {}): Promise<UserGroup> {
+    requireSuperAdmin(ctx, 'create user groups');
+    if (input.name == null) throw Errors.invalid('userGroup.name', 'is required');
+    if (input.reference == null) throw Errors.invalid('userGroup.reference', 'is required');
+    const write = this.validate(input, 'userGroup');
+    const tenant = await this.tenants.resolve(ctx, input.tenantId, 'userGroup.tenantId');
+    const type = write.type ?? DEFAULT_GROUP_TYPE;
+    return inTransaction(this.deps.db, async (tx) => {
+      await repo.ensureUserGroupType(tx, uuidv5(type, GROUP_TYPE_NAMESPACE), type);
+      return repo.insertUserGroup(tx, {
+        id: this.deps.newId(),
+        tenantId: tenant.id,
+        name: write.name!,
+        reference: write.reference!,
+        description: write.description ?? '',
+        type,
+        isUnmodifiable: options.isUnmodifiable ?? false,
+        actorId: actorId(ctx),
+      });
+    });
+  }
+
+  async update(ctx: RequestContext, id: string, input: UserGroupInput): Promise<UserGroup> {
+    requireSuperAdmin(ctx, 'update user groups');
+    const current = await this.get(ctx, id);
+    const write = this.validate(input, 'userGroup');
+    if (current.isUnmodifiable && (write.name !== undefined || write.description !== undefined || write.reference !== undefined || write.type !== undefined)) {
+      throw Errors.unmodifiable('name, reference, description and type');
+    }
+    return inTransaction(this.deps.db, async (tx) => {
+      if (write.type) await repo.ensureUserGroupType(tx, uuidv5(write.type, GROUP_TYPE_NAMESPACE), write.type);
+      const updated = await repo.updateUserGroup(tx, current.tenantId, current.id, write, actorId(ctx));
+      if (!updated) throw Errors.notFound('UserGroup', 'id', id);
+      return updated;
+    });
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<boolean> {
+    requireSuperAdmin(ctx, 'delete user groups');
+    const group = await this.get(ctx, id);
+    if (group.isUnmodifiable) throw Errors.unmodifiable('existence');
+    return inTransaction(this.deps.db, (tx) => repo.deleteUserGroup(tx, group.tenantId, group.id));
+  }
+
+  /** A user token may read the groups it participates in or manages. */
+  async get(ctx: RequestContext, id: string, field = 'id'): Promise<UserGroup> {
+    v.uuid(field, id);
+    const group = await run(() => repo.findUserGroupById(this.deps.db, id));
+    if (!group || !visibleToActor(ctx, group.tenantId)) throw Errors.notFound('UserGroup', field, id);
+    if (ctx.actor.kind === 'user') {
+      const { userId, tenantId } = ctx.actor;
+      const related =
+        (await run(() => memberships.isInGroup(this.deps.db, 'members', tenantId, group.id, userId))) ||
+        (await run(() => memberships.isInGroup(this.deps.db, 'managers', tenantId, group.id, userId)));
+      if (!related) throw Errors.forbidden('A user token may read only the groups it belongs to or manages');
+    }
+    return group;
+  }
+
+  /** Resolves a group named by id and/or reference, for membership calls. */
+  async select(ctx: RequestContext, sel: GroupSelector): Promise<UserGroup> {
+    if (sel.id == null && sel.ref == null) throw Errors.invalid('groupId', 'groupId or groupRef is required');
+    let byId: UserGroup | undefined;
+    if (sel.id != null) {
+      v.uuid('groupId', sel.id);
+      byId = await run(() => repo.findUserGroupById(this.deps.db, sel.id!));
+      if (!byId || !visibleToActor(ctx, byId.tenantId)) throw Errors.notFound('UserGroup', 'groupId', sel.id);
+      if (sel.tenantId != null && v.uuid('tenantId', sel.tenantId) !== byId.tenantId) throw Errors.notFound('UserGroup', 'groupId', sel.id);
+    }
+    if (sel.ref == null) return byId!;
+    const tenant = byId && sel.tenantId == null ? { id: byId.tenantId } : await this.tenants.resolve(ctx, sel.tenantId, 'tenantId');
+    const byRef = await run(() => repo.findUserGroupByReference(this.deps.db, tenant.id, sel.ref!));
+    if (!byRef) throw Errors.notFound('UserGroup', 'groupRef', sel.ref);
+    if (byId && byId.id !== byRef.id) throw Errors.invalid('groupRef', 'groupId and groupRef name different groups');
+    return byRef;
+  }
+
+  async list(ctx: RequestContext, args: UserGroupListArgs): Promise<Page<UserGroup>> {
+    const q = this.query(ctx, args);
+    const data = await run(() => repo.listUserGroups(this.deps.db, q));
+    return { data, count: () => run(() => repo.countUserGroups(this.deps.db, q)) };
+  }
+
+  query(ctx: RequestContext, args: UserGroupListArgs): UserGroupQuery {
+    const p = paging(this.deps.config, args, GROUP_SORTS, 'createdAt');
+    const filter = { ...(args.filter ?? {}) };
+    v.idFilters(filter, ['id', 'tenantId', 'roleId', 'userId']);
+    let search: UserGroupQuery['search'];
+    if (args.search) {
+      if (!SEARCH_KEYS.includes(args.search.key as UserGroupSearchKey)) throw Errors.invalid('search.key', `must be one of ${SEARCH_KEYS.join(', ')}`);
+      search = { key: args.search.key as UserGroupSearchKey, value: v.text('search.value', args.search.value, { max: 255 }) };
+    }
+    const own = actorTenant(ctx);
+    if (own) filter.tenantId = { ...(filter.tenantId ?? {}), valueIn: intersect(filter.tenantId?.valueIn, own) };
+    return { filter, search, visibleTo: ctx.actor.kind === 'user' ? ctx.actor.userId : undefined, ...p };
+  }
+
+  /** The groups of many users at once (one statement per level), for nested `userGroups` fields. */
+  groupsOfUsers(ctx: RequestContext, args: UserGroupListArgs): NestedQuery<UserGroup> {
+    const q = this.query(ctx, args);
+    const check = (userIds: readonly string[]) => {
+      if (ctx.actor.kind === 'user' && userIds.some((id) => id !== (ctx.actor as { userId: string }).userId)) {
+        throw Errors.forbidden("A user token may read only its own user's groups");
+      }
+    };
+    return {
+      list: (ids) => (check(ids), run(() => repo.listGroupsOfUsers(this.deps.db, ids, q))),
+      count: (ids) => (check(ids), run(() => repo.countGroupsOfUsers(this.deps.db, ids, q))),
+    };
+  }
+
+  groupsOfRoles(ctx: RequestContext, args: UserGroupListArgs): NestedQuery<UserGroup> {
+    requireSuperAdmin(ctx, 'read role assignments');
+    const q = this.query(ctx, args);
+    return {
+      list: (ids) => run(() => repo.listGroupsOfRoles(this.deps.db, ids, q)),
+      count: (ids) => run(() => repo.countGroupsOfRoles(this.deps.db, ids, q)),
+    };
+  }
+
+  /**
+   * The participants (or managers) of many groups at once (one statement per level). A user token may list the
+   * people of groups it manages only.
+   */
+  usersOfGroups(ctx: RequestContext, relation: GroupRelation, args: UserListArgs): NestedQuery<User> {
+    const q = this.users.query(args);
+    const check = async (groupIds: readonly string[]) => {
+      if (ctx.actor.kind !== 'user') return;
+      const { userId, tenantId } = ctx.actor;
+      const managed = await run(() => memberships.managedAmong(this.deps.db, tenantId, groupIds, userId));
+      if (managed.length !== new Set(groupIds).size) throw Errors.forbidden('A user token may list the people of the groups it manages only');
+    };
+    return {
+      list: async (ids) => (await check(ids), run(() => usersRepo.listUsersOfGroups(this.deps.db, relation, ids, q))),
+      count: async (ids) => (await check(ids), run(() => usersRepo.countUsersOfGroups(this.deps.db, relation, ids, q))),
+    };
+  }
+
+  async types(names: readonly string[]): Promise<UserGroupType[]> {
+    return run(() => repo.findUserGroupTypesByNames(this.deps.db, names));
+  }
+
+  /** Keyset page over a group's members or managers in the order they were added. */
+  async pageMembers(
+    ctx: RequestContext,
+    relation: GroupRelation,
+    groupId: string,
+    args: { first?: number | null; after?: string | null },
+  ): Promise<{ entries: memberships.MembershipEntry[]; hasNextPage: boolean }> {
+    const group = await this.get(ctx, groupId, 'groupId');
+    if (ctx.actor.kind === 'user' && !(await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId)))) {
+      throw Errors.forbidden('A user token may list the people of the groups it manages only');
+    }
+    const first = args.first ?? this.deps.config.limits.listDefault;
+    if (!Number.isInteger(first) || first < 1 || first > this.deps.config.limits.listMax) {
+      throw Errors.invalid('first', `must be between 1 and ${this.deps.config.limits.listMax}`);
+    }
+    const after = args.after == null ? undefined : decodeCursor(args.after);
+    const rows = await run(() => memberships.pageGroupMembers(this.deps.db, relation, group.tenantId, group.id, after, first + 1));
+    return { entries: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+}
+
+const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+
+const intersect = (values: readonly string[] | null | undefined, own: string): string[] =>
+  values ? values.filter((x) => x.toLowerCase() === own) : [own];
+
+const actorId = (ctx: RequestContext): string | null => (ctx.actor.kind === 'user' ? ctx.actor.userId : null);
+
+export function encodeCursor(c: memberships.MembershipCursor): string {
+  return Buffer.from(JSON.stringify([c.addedAt, c.userId]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(raw: string): memberships.MembershipCursor {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && v.isUuid(parsed[1]) && TIMESTAMP_RE.test(parsed[0])) {
+      return { addedAt: parsed[0], userId: parsed[1] };
+    }
+  } catch {
+    // falls through
+  }
+  throw Errors.invalid('after', 'is not a cursor returned by this API');
+}
+

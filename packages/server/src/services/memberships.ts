@@ -1,0 +1,115 @@
+import { Errors } from '../errors.ts';
+import { inTransaction, run } from '../db/transaction.ts';
+import type { RequestContext, User, UserGroup } from '../domain/types.ts';
+import * as memberships from '../repositories/memberships.ts';
+import * as usersRepo from '../repositories/users.ts';
+import type { GroupRelation } from '../repositories/users.ts';
+import type { ServiceDeps } from './deps.ts';
+import type { GroupSelector, GroupService } from './groups.ts';
+import * as v from './validate.ts';
+
+/** Users named by id and/or by reference (references are looked up in the group's tenant). */
+export interface UserSelector {
+  ids?: readonly string[] | null;
+  refs?: readonly string[] | null;
+}
+
+export type FailureCode = 'NOT_FOUND' | 'OTHER_TENANT';
+
+export interface MembershipFailure {
+  /** The input exactly as the caller gave it (an id or a ref). */
+  readonly input: string;
+  readonly code: FailureCode;
+  readonly message: string;
+}
+
+export interface MembershipOutcome {
+  readonly group: UserGroup;
+  /** Users whose state changed. */
+  readonly changedIds: string[];
+  /** Users already in the desired state. */
+  readonly unchangedIds: string[];
+  readonly failures: MembershipFailure[];
+}
+
+export type MembershipChange = 'add' | 'remove';
+
+/**
+ * Every way to change who belongs to or manages a group ends here: ROQ `addUsersToUserGroup`, Pluvo
+ * `addUsersToGroup`/`addManagersToGroup`, and later REST and SCIM. One transaction, a handful of set-based
+ * statements whatever the number of users.
+ */
+export class MembershipService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly groups: GroupService,
+  ) {}
+
+  /**
+   * `atomic`: any unknown or other-tenant user rejects the whole call and writes nothing (the ROQ dialect).
+   * Otherwise the valid users are changed and the others are reported as failures (the Pluvo dialect).
+   */
+  async change(
+    ctx: RequestContext,
+    args: { relation: GroupRelation; change: MembershipChange; group: GroupSelector; users: UserSelector; atomic: boolean },
+  ): Promise<MembershipOutcome> {
+    const ids = (args.users.ids ?? []).map((id) => v.uuid('userIds', id));
+    const refs = (args.users.refs ?? []).map((ref) => v.text('userRefs', ref, { min: 1, max: this.deps.config.limits.stringLength }));
+    v.list('userIds', [...ids, ...refs], this.deps.config.limits.batchMax);
+    const group = await this.groups.select(ctx, args.group);
+    await this.authorize(ctx, group, args.relation);
+
+    return inTransaction(this.deps.db, async (tx) => {
+      const failures: MembershipFailure[] = [];
+      const resolved: string[] = [];
+      const uniqueIds = v.unique(ids);
+      const byId = new Map((await usersRepo.findUsersByIds(tx, uniqueIds)).map((u) => [u.id, u]));
+      for (const id of uniqueIds) {
+        const user = byId.get(id);
+        const failure = checkUser(user, group, id);
+        // A user token must not learn that an id exists in another tenant.
+        if (failure && ctx.actor.kind === 'user') failures.push({ ...failure, code: 'NOT_FOUND', message: `No user with id ${id}` });
+        else if (failure) failures.push(failure);
+        else resolved.push(id);
+      }
+      const uniqueRefs = v.unique(refs);
+      const byRef = new Map((await usersRepo.findUsersByReferences(tx, group.tenantId, uniqueRefs)).map((u) => [u.reference, u]));
+      for (const ref of uniqueRefs) {
+        const user = byRef.get(ref);
+        if (user) resolved.push(user.id);
+        else failures.push({ input: ref, code: 'NOT_FOUND', message: `No user with reference ${JSON.stringify(ref)} in the group's tenant` });
+      }
+      if (args.atomic && failures.length > 0) {
+        const first = failures[0]!;
+        throw Errors.notFound('User', 'userIds', first.input);
+      }
+      const targets = v.unique(resolved);
+      const changed = args.change === 'add'
+        ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, targets)
+        : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, targets);
+      const changedSet = new Set(changed);
+      return {
+        group,
+        changedIds: targets.filter((id) => changedSet.has(id)),
+        unchangedIds: targets.filter((id) => !changedSet.has(id)),
+        failures,
+      };
+    });
+  }
+
+  /** Participants may be changed by the super-admin or by a manager of the group; managers by the super-admin only. */
+  private async authorize(ctx: RequestContext, group: UserGroup, relation: GroupRelation): Promise<void> {
+    if (ctx.actor.kind === 'superAdmin') return;
+    if (relation === 'managers') throw Errors.forbidden('Only the super-admin may change the managers of a group');
+    const isManager = await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId));
+    if (!isManager) throw Errors.forbidden("Only the group's managers may change its participants");
+  }
+}
+
+function checkUser(user: User | undefined, group: UserGroup, input: string): MembershipFailure | undefined {
+  if (!user) return { input, code: 'NOT_FOUND', message: `No user with id ${input}` };
+  if (user.tenantId !== group.tenantId) {
+    return { input, code: 'OTHER_TENANT', message: `User ${input} belongs to another tenant than the group` };
+  }
+  return undefined;
+}

@@ -1,0 +1,160 @@
+import { Errors } from '../errors.ts';
+import { inTransaction, run } from '../db/transaction.ts';
+import type { Page, RequestContext, User, UserFilter, UserListArgs, UserSort } from '../domain/types.ts';
+import * as repo from '../repositories/users.ts';
+import type { UserQuery, UserSearchKey } from '../repositories/users.ts';
+import type { ServiceDeps } from './deps.ts';
+import { paging } from './lists.ts';
+import { actorTenant, isSuperAdmin, requireSuperAdmin, visibleToActor } from './policy.ts';
+import type { TenantService } from './tenants.ts';
+import * as v from './validate.ts';
+
+export interface UserInput {
+  reference?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  locale?: string | null;
+  timezone?: string | null;
+  avatarUrl?: string | null;
+  isOptedIn?: boolean | null;
+  active?: boolean | null;
+  tenantId?: string | null;
+  customData?: unknown;
+}
+
+export const USER_SORTS: readonly UserSort[] = ['active', 'createdAt', 'email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'updatedAt'];
+const SEARCH_KEYS: readonly UserSearchKey[] = ['email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'reference'];
+
+export class UserService {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly tenants: TenantService,
+  ) {}
+
+  /** Validates the writable fields present in `input`, naming each field as the caller sent it. */
+  private validate(input: UserInput, prefix: string): repo.UserWrite {
+    const { limits } = this.deps.config;
+    const f = (name: string) => `${prefix}.${name}`;
+    const out: repo.UserWrite = {};
+    if (input.reference != null) out.reference = v.text(f('reference'), input.reference, { min: 1, max: limits.stringLength });
+    if (input.email != null) out.email = v.email(f('email'), input.email);
+    const optionalText = (key: 'firstName' | 'lastName', value: string | null | undefined) => {
+      if (value !== undefined) out[key] = value === null ? null : v.text(f(key), value, { max: limits.stringLength });
+    };
+    optionalText('firstName', input.firstName);
+    optionalText('lastName', input.lastName);
+    if (input.phone !== undefined) out.phone = input.phone === null || input.phone === '' ? null : v.phone(f('phone'), input.phone);
+    if (input.locale !== undefined) out.locale = input.locale === null ? null : v.locale(f('locale'), input.locale);
+    if (input.timezone !== undefined) out.timezone = input.timezone === null ? null : v.timezone(f('timezone'), input.timezone);
+    if (input.avatarUrl !== undefined) out.avatarUrl = input.avatarUrl === null ? null : v.url(f('avatarUrl'), input.avatarUrl);
+    if (input.isOptedIn != null) out.isOptedIn = input.isOptedIn;
+    if (input.active != null) out.active = input.active;
+    if (input.customData !== undefined && input.customData !== null) {
+      out.customData = v.jsonObject(f('customData'), input.customData, limits.customDataBytes);
+    }
+    return out;
+  }
+
+  async create(ctx: RequestContext, input: UserInput): Promise<User> {
+    requireSuperAdmin(ctx, 'create users');
+    if (input.reference == null) throw Errors.invalid('user.reference', 'is required');
+    if (input.email == null) throw Errors.invalid('user.email', 'is required');
+    const write = this.validate(input, 'user');
+    const tenant = await this.tenants.resolve(ctx, input.tenantId, 'user.tenantId');
+    return inTransaction(this.deps.db, (tx) =>
+      repo.insertUser(tx, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! }),
+    );
+  }
+
+  async update(ctx: RequestContext, id: string, input: UserInput): Promise<User> {
+    requireSuperAdmin(ctx, 'update users');
+    const current = await this.get(ctx, id);
+    if (input.tenantId != null && v.uuid('user.tenantId', input.tenantId) !== current.tenantId) {
+      throw Errors.invalid('user.tenantId', 'a user cannot move to another tenant; create the user in the other tenant instead');
+    }
+    const write = this.validate(input, 'user');
+    const updated = await inTransaction(this.deps.db, (tx) => repo.updateUser(tx, current.tenantId, current.id, write));
+    if (!updated) throw Errors.notFound('User', 'id', id);
+    return updated;
+  }
+
+  /**
+   * Pluvo's `updateOrCreateUser`: finds the user by `ref`, else by `email`, in the given tenant (or the caller's,
+   * or the default), updates it, or creates it with `ref` as its reference.
+   */
+  async updateOrCreate(
+    ctx: RequestContext,
+    args: { ref?: string | null; email?: string | null; tenantId?: string | null; user: Omit<UserInput, 'reference' | 'tenantId'> },
+  ): Promise<{ created: boolean; user: User }> {
+    requireSuperAdmin(ctx, 'create users');
+    if (args.ref == null && args.email == null) throw Errors.invalid('ref', 'ref or email is required');
+    const ref = args.ref == null ? undefined : v.text('ref', args.ref, { min: 1, max: this.deps.config.limits.stringLength });
+    const lookupEmail = args.email == null ? undefined : v.email('email', args.email);
+    const write = this.validate(args.user, 'user');
+    const tenant = await this.tenants.resolve(ctx, args.tenantId, 'tenantId');
+    return inTransaction(this.deps.db, async (tx) => {
+      const existing = ref !== undefined
+        ? await repo.findUserByReference(tx, tenant.id, ref)
+        : await repo.findUserByEmail(tx, tenant.id, lookupEmail!);
+      if (existing) {
+        const user = await repo.updateUser(tx, tenant.id, existing.id, write);
+        return { created: false, user: user! };
+      }
+      const email = write.email ?? lookupEmail;
+      if (email === undefined) throw Errors.invalid('user.email', 'is required when the user is created');
+      const user = await repo.insertUser(tx, {
+        ...write,
+        id: this.deps.newId(),
+        tenantId: tenant.id,
+        reference: ref ?? this.deps.newId(),
+        email,
+      });
+      return { created: true, user };
+    });
+  }
+
+  async delete(ctx: RequestContext, id: string): Promise<boolean> {
+    requireSuperAdmin(ctx, 'delete users');
+    const user = await this.get(ctx, id);
+    return inTransaction(this.deps.db, (tx) => repo.deleteUser(tx, user.tenantId, user.id));
+  }
+
+  /** A user token may read its own record only. */
+  async get(ctx: RequestContext, id: string): Promise<User> {
+    v.uuid('id', id);
+    if (ctx.actor.kind === 'user' && ctx.actor.userId !== id.toLowerCase()) {
+      throw Errors.forbidden('A user token may read only its own user record');
+    }
+    const user = await run(() => repo.findUserById(this.deps.db, id));
+    if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', 'id', id);
+    return user;
+  }
+
+  async list(ctx: RequestContext, args: UserListArgs): Promise<Page<User>> {
+    if (!isSuperAdmin(ctx.actor)) throw Errors.forbidden('A user token may not list users');
+    const q = this.query(args);
+    const data = await run(() => repo.listUsers(this.deps.db, q));
+    return { data, count: () => run(() => repo.countUsers(this.deps.db, q)) };
+  }
+
+  /** Validated list query. Deactivated users are left out unless the filter asks for them. */
+  query(args: UserListArgs): UserQuery {
+    const p = paging(this.deps.config, args, USER_SORTS, 'createdAt');
+    const filter: UserFilter = { ...(args.filter ?? {}) };
+    v.idFilters(filter, ['id', 'tenantId', 'roleId', 'userGroupId']);
+    if (!filter.active && filter.withDeactivated?.equalTo !== true) filter.active = { equalTo: true };
+    let search: UserQuery['search'];
+    if (args.search) {
+      if (!SEARCH_KEYS.includes(args.search.key as UserSearchKey)) throw Errors.invalid('search.key', `must be one of ${SEARCH_KEYS.join(', ')}`);
+      search = { key: args.search.key as UserSearchKey, value: v.text('search.value', args.search.value, { max: 255 }) };
+    }
+    return { filter, search, ...p };
+  }
+
+  /** Tenant ids a user actor may see; the super-admin sees all. */
+  scope(ctx: RequestContext): string | undefined {
+    return actorTenant(ctx);
+  }
+}

@@ -1,0 +1,67 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { GraphQLError } from 'graphql';
+import { AppError, ErrorCodes, type ErrorCode } from '../../errors.ts';
+
+export interface RenderedError {
+  message: string;
+  locations?: readonly { line: number; column: number }[];
+  path?: readonly (string | number)[];
+  extensions: Record<string, unknown>;
+}
+
+/**
+ * The ROQ error envelope: `extensions.code` plus `extensions.response = { statusCode, errorCode, message }`,
+ * which `@roq/nodejs` turns into its HttpException. Unexpected errors are masked and logged with the request id.
+ */
+export function renderError(
+  error: unknown,
+  log: FastifyBaseLogger,
+  requestId: string,
+  phase: 'request' | 'execution' = 'execution',
+): { rendered: RenderedError; status: number } {
+  const gqlError = error instanceof GraphQLError ? error : undefined;
+  const original = gqlError?.originalError ?? (gqlError ? undefined : error);
+  const where = gqlError ? { locations: gqlError.locations, path: gqlError.path } : {};
+
+  if (original instanceof AppError) {
+    return { rendered: envelope(original.code, original.message, original.details, where), status: original.status };
+  }
+  // Parse and validation errors, bad variables, depth limit: the request itself is wrong.
+  const graphqlCode = gqlError?.extensions?.code;
+  // Before execution (parse, validation, variable coercion, depth limit) every error is the request's fault.
+  if (gqlError && ((phase === 'request' && !original) || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
+    return {
+      rendered: envelope('BAD_USER_INPUT', gqlError.message, {}, where),
+      status: 400,
+    };
+  }
+  if (!gqlError && isMercuriusClientError(original)) {
+    return { rendered: envelope('BAD_USER_INPUT', (original as Error).message, {}, {}), status: 400 };
+  }
+  log.error({ err: original ?? error, requestId }, 'unexpected error in GraphQL execution');
+  return {
+    rendered: envelope('INTERNAL_SERVER_ERROR', `Internal error; quote request id ${requestId}`, {}, where),
+    status: 500,
+  };
+}
+
+function isMercuriusClientError(e: unknown): boolean {
+  const status = (e as { statusCode?: number } | undefined)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+function envelope(
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown>,
+  where: { locations?: readonly { line: number; column: number }[] | undefined; path?: readonly (string | number)[] | undefined },
+): RenderedError {
+  const statusCode = ErrorCodes[code];
+  const rendered: RenderedError = {
+    message,
+    extensions: { code, ...details, response: { statusCode, errorCode: code, message } },
+  };
+  if (where.locations) rendered.locations = where.locations;
+  if (where.path) rendered.path = where.path;
+  return rendered;
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import mercurius from 'mercurius';
+import type { Config } from '../../config.ts';
+import type { Services } from '../../services/index.ts';
+import { RequestLoaders } from './loaders.ts';
+import { renderError } from './errors.ts';
+import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
+
+export const schemaSdl = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
+
+/** Mounts GraphQL at `/graphql` (and `/v01/server/graphql`, rewritten in app.ts), GraphiQL at `/graphiql`. */
+export async function registerGraphql(app: FastifyInstance, services: Services, config: Config): Promise<void> {
+  await app.register(mercurius, {
+    schema: schemaSdl,
+    resolvers: buildResolvers(services),
+    path: '/graphql',
+    graphiql: config.graphiql,
+    // graphql-jit compiles each query after its first use: most of Mercurius's speed on repeated queries.
+    jit: 1,
+    queryDepth: config.limits.queryDepth,
+    context: (request: FastifyRequest): RosterGraphqlContext => {
+      const roster = { actor: request.actor!, requestId: request.id };
+      return {
+        roster,
+        loaders: new RequestLoaders(services, (ids) => services.roles.countUsers(roster, ids)),
+      };
+    },
+    errorFormatter: (execution, context) => {
+      const request = (context as { reply?: FastifyReply } | undefined)?.reply?.request;
+      const log = request?.log ?? app.log;
+      const requestId = request?.id ?? 'unknown';
+      const phase = execution.data === undefined ? 'request' : 'execution';
+      const rendered = (execution.errors ?? []).map((e) => renderError(e, log, requestId, phase));
+      // GraphQL-over-HTTP: with partial data the status is 200; when nothing could be answered, the error's own.
+      const statuses = new Set(rendered.map((r) => r.status));
+      const status = execution.data != null || statuses.size !== 1 ? (execution.data != null ? 200 : 400) : [...statuses][0]!;
+      return {
+        statusCode: status,
+        response: { data: execution.data ?? null, errors: rendered.map((r) => r.rendered) },
+      };
+    },
+  });
+
+  // Authenticate every GraphQL request before Mercurius sees it; GraphiQL's static page needs no credentials.
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.url !== '/graphql') return;
+    try {
+      request.actor = await services.auth.authenticate(request.headers);
+    } catch (e) {
+      const { rendered, status } = renderError(e, request.log, request.id);
+      return reply.code(status).send({ data: null, errors: [rendered] });
+    }
+  });
+}

@@ -1,0 +1,157 @@
+import type { IResolvers, MercuriusContext } from 'mercurius';
+import type {
+  RequestContext,
+  Role,
+  RoleListArgs,
+  Tenant,
+  TenantListArgs,
+  User,
+  UserGroup,
+  UserGroupListArgs,
+  UserListArgs,
+} from '../../domain/types.ts';
+import { encodeCursor } from '../../services/groups.ts';
+import type { Services } from '../../services/index.ts';
+import type { MembershipOutcome } from '../../services/memberships.ts';
+import type { UserGroupInput } from '../../services/groups.ts';
+import type { UserInput } from '../../services/users.ts';
+import type { RoleInput } from '../../services/roles.ts';
+import type { TenantInput } from '../../services/tenants.ts';
+import type { GroupRelation } from '../../repositories/users.ts';
+import type { PageResult, RequestLoaders } from './loaders.ts';
+import { DateScalar, JsonObjectScalar, UUIDScalar } from './scalars.ts';
+
+export interface RosterGraphqlContext {
+  readonly roster: RequestContext;
+  readonly loaders: RequestLoaders;
+}
+
+type Ctx = MercuriusContext & RosterGraphqlContext;
+interface PluvoMembershipArgs {
+  groupId?: string | null;
+  groupRef?: string | null;
+  userIds?: string[] | null;
+  userRefs?: string[] | null;
+  tenantId?: string | null;
+}
+
+export function buildResolvers(services: Services): IResolvers {
+  const { users, groups, tenants, memberships, roles } = services;
+
+  const pluvo = (relation: GroupRelation, change: 'add' | 'remove') =>
+    (ctx: Ctx, a: PluvoMembershipArgs): Promise<MembershipOutcome> =>
+      memberships.change(ctx.roster, {
+        relation,
+        change,
+        group: { id: a.groupId, ref: a.groupRef, tenantId: a.tenantId },
+        users: { ids: a.userIds, refs: a.userRefs },
+        atomic: false,
+      });
+
+  const roq = (change: 'add' | 'remove') =>
+    async (ctx: Ctx, a: { userGroupId: string; userIds: string[] }): Promise<boolean> => {
+      await memberships.change(ctx.roster, {
+        relation: 'members',
+        change,
+        group: { id: a.userGroupId },
+        users: { ids: a.userIds },
+        atomic: true,
+      });
+      return true;
+    };
+
+  const failedIds = (o: MembershipOutcome) => o.failures.map((f) => f.input);
+
+  // Explicit resolvers: graphql-jit does not await a promise held in a plain property.
+  const pageFields = { data: <T>(page: PageResult<T>) => page.data, totalCount: <T>(page: PageResult<T>) => page.count() };
+
+  return {
+    Date: DateScalar,
+    UUID: UUIDScalar,
+    JsonObject: JsonObjectScalar,
+    Query: {
+      user: (_p: unknown, a: { id: string }, ctx: Ctx) => users.get(ctx.roster, a.id),
+      users: (_p: unknown, a: UserListArgs, ctx: Ctx) => users.list(ctx.roster, a),
+      userProfile: (_p: unknown, a: { id: string }, ctx: Ctx) => users.get(ctx.roster, a.id),
+      userProfiles: (_p: unknown, a: UserListArgs, ctx: Ctx) => users.list(ctx.roster, a),
+      userGroup: (_p: unknown, a: { id: string }, ctx: Ctx) => groups.get(ctx.roster, a.id),
+      userGroups: (_p: unknown, a: UserGroupListArgs, ctx: Ctx) => groups.list(ctx.roster, a),
+      userGroupMembers: async (_p: unknown, a: { groupId: string; relation: 'PARTICIPANTS' | 'MANAGERS'; first?: number; after?: string }, ctx: Ctx) => {
+        const page = await groups.pageMembers(ctx.roster, a.relation === 'MANAGERS' ? 'managers' : 'members', a.groupId, a);
+        const edges = page.entries.map((e) => ({ node: e.user, addedAt: e.addedAt, cursor: encodeCursor(e.cursor) }));
+        return { edges, pageInfo: { endCursor: edges.at(-1)?.cursor ?? null, hasNextPage: page.hasNextPage } };
+      },
+      tenant: (_p: unknown, a: { id: string }, ctx: Ctx) => tenants.get(ctx.roster, a.id),
+      tenants: (_p: unknown, a: TenantListArgs, ctx: Ctx) => tenants.list(ctx.roster, a),
+      role: (_p: unknown, a: { id: string }, ctx: Ctx) => roles.get(ctx.roster, a.id),
+      roles: (_p: unknown, a: RoleListArgs, ctx: Ctx) => roles.list(ctx.roster, a),
+      isTenantsActive: () => true,
+    },
+    Mutation: {
+      createUser: (_p: unknown, a: { user: UserInput }, ctx: Ctx) => users.create(ctx.roster, a.user),
+      updateUser: (_p: unknown, a: { id: string; user: UserInput }, ctx: Ctx) => users.update(ctx.roster, a.id, a.user),
+      deleteUser: (_p: unknown, a: { id: string }, ctx: Ctx) => users.delete(ctx.roster, a.id),
+      createUserGroup: (_p: unknown, a: { userGroup: UserGroupInput }, ctx: Ctx) => groups.create(ctx.roster, a.userGroup),
+      updateUserGroup: (_p: unknown, a: { id: string; userGroup: UserGroupInput }, ctx: Ctx) => groups.update(ctx.roster, a.id, a.userGroup),
+      deleteUserGroup: (_p: unknown, a: { id: string }, ctx: Ctx) => groups.delete(ctx.roster, a.id),
+      addUsersToUserGroup: (_p: unknown, a: { userGroupId: string; userIds: string[] }, ctx: Ctx) => roq('add')(ctx, a),
+      removeUsersFromUserGroup: (_p: unknown, a: { userGroupId: string; userIds: string[] }, ctx: Ctx) => roq('remove')(ctx, a),
+      createTenant: (_p: unknown, a: { tenant: TenantInput }, ctx: Ctx) => tenants.create(ctx.roster, a.tenant),
+      updateTenant: (_p: unknown, a: { id: string; tenant: TenantInput }, ctx: Ctx) => tenants.update(ctx.roster, a.id, a.tenant),
+      createRole: (_p: unknown, a: { role: RoleInput }, ctx: Ctx) => roles.create(ctx.roster, a.role),
+      assignRolesToUser: (_p: unknown, a: { userId: string; roleKeys: string[] }, ctx: Ctx) => roles.setUserRoles(ctx.roster, a.userId, a.roleKeys, true),
+      unassignRolesFromUser: (_p: unknown, a: { userId: string; roleKeys: string[] }, ctx: Ctx) => roles.setUserRoles(ctx.roster, a.userId, a.roleKeys, false),
+      addUsersToGroup: async (_p: unknown, a: PluvoMembershipArgs, ctx: Ctx) => {
+        const o = await pluvo('members', 'add')(ctx, a);
+        return { addedIds: o.changedIds, alreadyAddedIds: o.unchangedIds, failedIds: failedIds(o), failures: o.failures };
+      },
+      removeUsersFromGroup: async (_p: unknown, a: PluvoMembershipArgs, ctx: Ctx) => {
+        const o = await pluvo('members', 'remove')(ctx, a);
+        return { removedIds: o.changedIds, alreadyRemovedIds: o.unchangedIds, failedIds: failedIds(o), failures: o.failures };
+      },
+      addManagersToGroup: async (_p: unknown, a: PluvoMembershipArgs, ctx: Ctx) => {
+        const o = await pluvo('managers', 'add')(ctx, a);
+        return { response: { succeededIds: [...o.changedIds, ...o.unchangedIds], failedIds: failedIds(o), failures: o.failures } };
+      },
+      removeManagersFromGroup: async (_p: unknown, a: PluvoMembershipArgs, ctx: Ctx) => {
+        const o = await pluvo('managers', 'remove')(ctx, a);
+        return { response: { succeededIds: [...o.changedIds, ...o.unchangedIds], failedIds: failedIds(o), failures: o.failures } };
+      },
+      updateOrCreateUser: (_p: unknown, a: { ref?: string; email?: string; tenantId?: string; user: UserInput }, ctx: Ctx) =>
+        users.updateOrCreate(ctx.roster, a),
+    },
+    UserModel: {
+      tenant: (u: User, _a: unknown, ctx: Ctx) => ctx.loaders.tenantById.load(u.tenantId),
+      twoFactorEnabled: () => false,
+      userGroups: (u: User, a: UserGroupListArgs, ctx: Ctx) =>
+        ctx.loaders.page('User.userGroups', a, u.id, () => groups.groupsOfUsers(ctx.roster, a)),
+      roles: (u: User, a: RoleListArgs, ctx: Ctx) => ctx.loaders.page('User.roles', a, u.id, () => roles.rolesOf(ctx.roster, 'user', a)),
+    },
+    UserProfileModel: {
+      connectedProviders: () => [],
+    },
+    UserGroupModel: {
+      tenant: (g: UserGroup, _a: unknown, ctx: Ctx) => ctx.loaders.tenantById.load(g.tenantId),
+      userGroupType: (g: UserGroup, _a: unknown, ctx: Ctx) => ctx.loaders.groupTypeByName.load(g.type),
+      users: (g: UserGroup, a: UserListArgs, ctx: Ctx) =>
+        ctx.loaders.page('UserGroup.users', a, g.id, () => groups.usersOfGroups(ctx.roster, 'members', a)),
+      managers: (g: UserGroup, a: UserListArgs, ctx: Ctx) =>
+        ctx.loaders.page('UserGroup.managers', a, g.id, () => groups.usersOfGroups(ctx.roster, 'managers', a)),
+      roles: (g: UserGroup, a: RoleListArgs, ctx: Ctx) => ctx.loaders.page('UserGroup.roles', a, g.id, () => roles.rolesOf(ctx.roster, 'group', a)),
+    },
+    TenantModel: {
+      users: (t: Tenant, _a: unknown, ctx: Ctx) => ({ totalCount: ctx.loaders.tenantUserCount.load(t.id) }),
+    },
+    RoleModel: {
+      userGroups: (r: Role, a: UserGroupListArgs, ctx: Ctx) =>
+        ctx.loaders.page('Role.userGroups', a, r.id, () => groups.groupsOfRoles(ctx.roster, a)),
+      users: (r: Role, _a: unknown, ctx: Ctx) => ({ totalCount: ctx.loaders.roleUserCount.load(r.id) }),
+    },
+    UserPageModel: pageFields,
+    UserGroupPageModel: pageFields,
+    TenantPageModel: pageFields,
+    RolePageModel: pageFields,
+    UserProfilePageModel: pageFields,
+    UsersCountModel: { totalCount: (c: { totalCount: Promise<number> }) => c.totalCount },
+  } as unknown as IResolvers;
+}

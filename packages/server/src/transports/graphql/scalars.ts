@@ -1,0 +1,64 @@
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { isUuid } from '../../services/validate.ts';
+
+const invalid = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+
+export const DateScalar = new GraphQLScalarType<Date, string>({
+  name: 'Date',
+  serialize: (value) => (value instanceof Date ? value : new Date(String(value))).toISOString(),
+  parseValue: (value) => parseDate(value),
+  parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+function parseDate(value: unknown): Date {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw invalid('Date must be an ISO-8601 string such as 2023-08-08T01:25:38.821Z');
+}
+
+export const UUIDScalar = new GraphQLScalarType<string, string>({
+  name: 'UUID',
+  serialize: (value) => String(value),
+  parseValue: (value) => parseUuid(value),
+  parseLiteral: (ast) => parseUuid(ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+function parseUuid(value: unknown): string {
+  if (typeof value === 'string' && isUuid(value)) return value.toLowerCase();
+  throw invalid('UUID must be a UUID string such as 42103455-1e00-41bf-9714-c70a8c17caf9');
+}
+
+export const JsonObjectScalar = new GraphQLScalarType<Record<string, unknown>, Record<string, unknown>>({
+  name: 'JsonObject',
+  serialize: (value) => value as Record<string, unknown>,
+  parseValue: (value) => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    throw invalid('JsonObject must be a JSON object');
+  },
+  parseLiteral: (ast, variables) => {
+    if (ast.kind !== Kind.OBJECT) throw invalid('JsonObject must be a JSON object');
+    return literalValue(ast, variables) as Record<string, unknown>;
+  },
+});
+
+function literalValue(ast: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+    case Kind.ENUM:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map((v) => literalValue(v, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalValue(f.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[ast.name.value];
+  }
+}

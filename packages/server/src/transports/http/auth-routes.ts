@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { isAppError } from '../../errors.ts';
+import type { Services } from '../../services/index.ts';
+
+interface TokenBody {
+  email?: unknown;
+  environmentId?: unknown;
+  apiKey?: unknown;
+  userId?: unknown;
+  expiresIn?: unknown;
+}
+
+/** The token endpoints `@roq/nodejs` calls: the service-account exchange and user tokens for `asUser`. */
+export async function registerAuthRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const errorReply = (e: unknown) => {
+    if (!isAppError(e)) throw e;
+    return { status: e.status, body: { statusCode: e.status, errorCode: e.code, message: e.message } };
+  };
+
+  app.post<{ Body: TokenBody }>('/v01/authorize/serviceAccount', async (request, reply) => {
+    try {
+      const token = await services.auth.serviceAccountToken(request.body ?? {});
+      return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
+    } catch (e) {
+      const { status, body } = errorReply(e);
+      return reply.code(status).send(body);
+    }
+  });
+
+  app.post<{ Body: TokenBody }>('/v01/authorize', async (request, reply) => {
+    try {
+      const actor = await services.auth.authenticate(request.headers);
+      const token = await services.auth.userToken({ actor, requestId: request.id }, request.body ?? {});
+      return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
+    } catch (e) {
+      const { status, body } = errorReply(e);
+      return reply.code(status).send(body);
+    }
+  });
+}
