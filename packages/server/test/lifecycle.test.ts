@@ -1,0 +1,91 @@
+/**
+ * The real entry point as `npm start` runs it, on an embedded PGlite data directory: first start generates and
+ * prints a key once, SIGTERM shuts down cleanly, and the data and the key survive a restart.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gql } from './helpers/server.ts';
+
+const serverDir = new URL('..', import.meta.url).pathname;
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function start(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const environment: Record<string, string | undefined> = { ...process.env, ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
+  delete environment.DATABASE_URL;
+  delete environment.ROSTER_API_KEY;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return { child, url, output: () => output, exited };
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not become ready:\n${output}`);
+}
+
+describe('npm start on an embedded data directory', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints a generated key once, survives SIGTERM with its data, and keeps the key', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'roster-lifecycle-'));
+    dirs.push(dataDir);
+
+    const first = await start(dataDir);
+    const key = /rk_[A-Za-z0-9_-]{20,}/.exec(first.output())?.[0];
+    assert.ok(key, `no generated key printed:\n${first.output()}`);
+    const created = await gql<{ createUser: { id: string } }>(
+      { url: first.url, apiKey: key },
+      'mutation { createUser(user: { reference: "survivor", email: "survivor@example.com" }) { id } }',
+    );
+    assert.ok(created.data?.createUser.id);
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.output());
+    assert.match(first.output(), /database closed/);
+    // The key was printed to stdout once and never into a log line.
+    assert.equal(first.output().split(key).length - 1, 1);
+
+    const second = await start(dataDir);
+    assert.doesNotMatch(second.output(), /rk_[A-Za-z0-9_-]{20,}/, 'the key must not be printed again');
+    const found = await gql<{ users: { totalCount: number } }>(
+      { url: second.url, apiKey: key },
+      '{ users(filter: { reference: { equalTo: "survivor" } }) { totalCount } }',
+    );
+    assert.equal(found.data?.users.totalCount, 1);
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+  });
+
+  it('refuses to start in production without ROSTER_API_KEY, with a clear message', async () => {
+    const environment: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', ROSTER_DATA_DIR: 'memory://' };
+    delete environment.ROSTER_API_KEY;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /ROSTER_API_KEY is required/);
+  });
+});
