@@ -67,10 +67,20 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   });
 
   // The seed's `userGroup(groupId)` sends the bare id as `variables`; read it as `{ id }`.
-  server.addHook('preValidation', async (request) => {
+  server.addHook('preValidation', async (request, reply) => {
     if (request.routeOptions.url !== '/graphql' || typeof request.body !== 'object' || request.body === null) return;
-    const body = request.body as { variables?: unknown };
+    const body = request.body as { query?: unknown; variables?: unknown; operationName?: unknown };
     if (typeof body.variables === 'string') body.variables = { id: body.variables };
+    const problem =
+      body.query !== undefined && typeof body.query !== 'string' ? 'query: must be a string'
+      : body.variables != null && (typeof body.variables !== 'object' || Array.isArray(body.variables)) ? 'variables: must be an object'
+      : body.operationName != null && typeof body.operationName !== 'string' ? 'operationName: must be a string'
+      : undefined;
+    if (problem) {
+      const field = problem.slice(0, problem.indexOf(':'));
+      const response = { statusCode: 400, errorCode: 'BAD_USER_INPUT', message: problem };
+      return reply.code(400).send({ data: null, errors: [{ message: problem, extensions: { code: 'BAD_USER_INPUT', field, response } }] });
+    }
   });
 
   server.setErrorHandler((error: Error, request, reply) => {

@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   ROSTER_LIST_LIMIT_MAX: intFrom(1000, 1, 100_000),
   ROSTER_BATCH_MAX: intFrom(10_000, 1, 1_000_000),
   ROSTER_QUERY_DEPTH_MAX: intFrom(8, 2, 64),
+  ROSTER_QUERY_FIELDS_MAX: intFrom(500, 10, 100_000),
   ROSTER_BODY_LIMIT_BYTES: intFrom(2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
   ROSTER_GRAPHIQL: z.enum(['true', 'false']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -37,6 +38,8 @@ export interface Config {
     /** Most users one membership call may name. */
     readonly batchMax: number;
     readonly queryDepth: number;
+    /** Most field selections (aliases included) one GraphQL document may have. */
+    readonly queryFields: number;
     readonly bodyBytes: number;
     readonly stringLength: number;
     readonly customDataBytes: number;
@@ -72,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       listMax: e.ROSTER_LIST_LIMIT_MAX,
       batchMax: e.ROSTER_BATCH_MAX,
       queryDepth: e.ROSTER_QUERY_DEPTH_MAX,
+      queryFields: e.ROSTER_QUERY_FIELDS_MAX,
       bodyBytes: e.ROSTER_BODY_LIMIT_BYTES,
       stringLength: 255,
       customDataBytes: 64 * 1024,

@@ -26,10 +26,14 @@ export function renderError(
   if (original instanceof AppError) {
     return { rendered: envelope(original.code, original.message, original.details, where), status: original.status };
   }
+  const carrier = (original ?? error) as { statusCode?: unknown; message?: string };
+  if (carrier.statusCode === 413) {
+    return { rendered: envelope('PAYLOAD_TOO_LARGE', carrier.message ?? 'Request body too large', {}, {}), status: 413 };
+  }
   // Parse and validation errors, bad variables, depth limit: the request itself is wrong.
   const graphqlCode = gqlError?.extensions?.code;
   // Before execution (parse, validation, variable coercion, depth limit) every error is the request's fault.
-  if (gqlError && ((phase === 'request' && !original) || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
+  if (gqlError && (phase === 'request' || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
     return {
       rendered: envelope('BAD_USER_INPUT', gqlError.message, {}, where),
       status: 400,
@@ -46,6 +50,9 @@ export function renderError(
 }
 
 function isMercuriusClientError(e: unknown): boolean {
+  // Mercurius's own request errors (query depth, malformed body, CSRF) carry MER_ERR_GQL_* codes.
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^MER_ERR_(GQL_(QUERY_DEPTH|VALIDATION|CSRF_PREVENTION|PERSISTED_QUERY_NOT_FOUND|PERSISTED_QUERY_NOT_SUPPORTED)|METHOD_NOT_ALLOWED|INVALID_METHOD)$/.test(code)) return true;
   const status = (e as { statusCode?: number } | undefined)?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 500;
 }

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
 import mercurius from 'mercurius';
 import type { Config } from '../../config.ts';
 import type { Services } from '../../services/index.ts';
 import { RequestLoaders } from './loaders.ts';
 import { renderError } from './errors.ts';
+import { maxFieldsRule } from './limits.ts';
 import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
 
 export const schemaSdl = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
@@ -19,6 +21,7 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
     // graphql-jit compiles each query after its first use: most of Mercurius's speed on repeated queries.
     jit: 1,
     queryDepth: config.limits.queryDepth,
+    validationRules: [maxFieldsRule(config.limits.queryFields)],
     context: (request: FastifyRequest): RosterGraphqlContext => {
       const roster = { actor: request.actor!, requestId: request.id };
       return {
@@ -31,7 +34,7 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       const log = request?.log ?? app.log;
       const requestId = request?.id ?? 'unknown';
       const phase = execution.data === undefined ? 'request' : 'execution';
-      const rendered = (execution.errors ?? []).map((e) => renderError(e, log, requestId, phase));
+      const rendered = flattenErrors(execution.errors ?? []).map((e) => renderError(e, log, requestId, phase));
       // GraphQL-over-HTTP: with partial data the status is 200; when nothing could be answered, the error's own.
       const statuses = new Set(rendered.map((r) => r.status));
       const status = execution.data != null || statuses.size !== 1 ? (execution.data != null ? 200 : 400) : [...statuses][0]!;
@@ -51,5 +54,17 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       const { rendered, status } = renderError(e, request.log, request.id);
       return reply.code(status).send({ data: null, errors: [rendered] });
     }
+  });
+}
+
+/** Mercurius wraps validation errors in one error with an `errors` list; report each one. */
+function flattenErrors(errors: readonly unknown[]): unknown[] {
+  return errors.flatMap((e) => {
+    const wrapper = ((e as { originalError?: unknown }).originalError ?? e) as { errors?: unknown; code?: unknown };
+    if (!Array.isArray(wrapper.errors) || wrapper.errors.length === 0) return [e];
+    // Plain inner errors inherit the wrapper's code, so they are still recognised as Mercurius's request errors.
+    return wrapper.errors.map((inner: unknown) =>
+      inner instanceof Error && !(inner instanceof GraphQLError) && !('code' in inner) ? Object.assign(inner, { code: wrapper.code }) : inner,
+    );
   });
 }

@@ -1,0 +1,34 @@
+/** Queries sized beyond the configured limits are refused as client errors before anything runs. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { gql, startServer, type TestServer } from './helpers/server.ts';
+
+describe('query size limits', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ ROSTER_QUERY_FIELDS_MAX: '20', ROSTER_QUERY_DEPTH_MAX: '4' });
+  });
+  after(() => server.close());
+
+  it('refuses a document with more field selections than ROSTER_QUERY_FIELDS_MAX', async () => {
+    const aliases = Array.from({ length: 25 }, (_, i) => `a${i}: users(limit: 1) { totalCount }`).join('\n');
+    server.resetQueryCount();
+    const res = await gql(server, `{ ${aliases} }`);
+    assert.equal(res.status, 400);
+    assert.equal(res.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
+    assert.match(res.errors?.[0]?.message ?? '', /more than the limit of 20/);
+    assert.equal(server.queryCount(), 0, 'nothing may run for a refused query');
+  });
+
+  it('accepts a document within the limit', async () => {
+    const res = await gql(server, '{ users(limit: 1) { totalCount } }');
+    assert.equal(res.status, 200);
+    assert.equal(res.errors, undefined);
+  });
+
+  it('refuses a query nested deeper than ROSTER_QUERY_DEPTH_MAX', async () => {
+    const res = await gql(server, '{ users { data { userGroups { data { users { data { userGroups { data { id } } } } } } } } }');
+    assert.equal(res.status, 400);
+    assert.equal(res.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
+  });
+});
