@@ -21,9 +21,10 @@ interface Running {
 
 async function start(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const environment: Record<string, string | undefined> = { ...process.env, ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env };
+  const environment: Record<string, string | undefined> = { ...process.env };
   delete environment.DATABASE_URL;
   delete environment.ROSTER_API_KEY;
+  Object.assign(environment, { ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -74,6 +75,50 @@ describe('npm start on an embedded data directory', () => {
       '{ users(filter: { reference: { equalTo: "survivor" } }) { totalCount } }',
     );
     assert.equal(found.data?.users.totalCount, 1);
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+  });
+
+  it('SIGTERM in the middle of writes: every acknowledged write survives and the directory opens again', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'roster-sigterm-'));
+    dirs.push(dataDir);
+    const env = { ROSTER_API_KEY: 'lifecycle-test-key-0123456789' };
+    const first = await start(dataDir, env);
+    const server = { url: first.url, apiKey: env.ROSTER_API_KEY };
+    const acknowledged: string[] = [];
+    let stop = false;
+    const writer = async (w: number) => {
+      for (let i = 0; !stop && i < 400; i++) {
+        const reference = `w${w}-${i}`;
+        try {
+          const res = await gql<{ createUser: { id: string } }>(
+            server,
+            'mutation($u: UserCreateDto!) { createUser(user: $u) { id } }',
+            { u: { reference, email: `${reference}@example.com` } },
+          );
+          if (res.data?.createUser.id) acknowledged.push(reference);
+        } catch {
+          return; // the server has gone away: this write was never acknowledged
+        }
+      }
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    const deadline = Date.now() + 20_000;
+    while (acknowledged.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(acknowledged.length >= 30, `writes were not acknowledged:\n${first.output()}`);
+    first.child.kill('SIGTERM');
+    const code = await first.exited;
+    stop = true;
+    await Promise.all(writers);
+    assert.equal(code, 0, first.output());
+
+    const second = await start(dataDir, env);
+    const found = await gql<{ users: { totalCount: number; data: { reference: string }[] } }>(
+      { url: second.url, apiKey: env.ROSTER_API_KEY },
+      'query($refs: [String!]) { users(filter: { reference: { valueIn: $refs } }, limit: 1000) { totalCount data { reference } } }',
+      { refs: acknowledged },
+    );
+    assert.equal(found.data?.users.totalCount, acknowledged.length, 'every acknowledged write is there');
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0, second.output());
   });
