@@ -42,7 +42,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   const server = Fastify({
     logger: deps.logger ?? { level: config.logLevel },
     bodyLimit: config.limits.bodyBytes,
-    requestIdHeader: 'x-request-id',
+    // false: genReqId always runs, so an incoming x-request-id is used only when it is well-formed.
+    requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();

@@ -190,6 +190,23 @@ export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<Us
   return rows.map(toUser);
 }
 
+export interface UserKey {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly reference: string;
+}
+
+/** Just the keys of many users: what membership calls need to check 10,000 ids cheaply. */
+export async function findUserKeys(db: Db, by: { ids: readonly string[] } | { tenantId: string; refs: readonly string[] }): Promise<UserKey[]> {
+  const where = 'ids' in by
+    ? sql`id = any(${[...by.ids]}::uuid[])`
+    : sql`tenant_id = ${by.tenantId} and reference = any(${[...by.refs]}::text[])`;
+  if (('ids' in by ? by.ids : by.refs).length === 0) return [];
+  const { rows } = await sql<{ id: string; tenant_id: string; reference: string }>`
+    select id, tenant_id, reference from users where ${where}`.execute(db);
+  return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, reference: r.reference }));
+}
+
 export async function findUsersByReferences(db: Db, tenantId: string, refs: readonly string[]): Promise<User[]> {
   if (refs.length === 0) return [];
   const { rows } = await sql<Record<string, unknown>>`

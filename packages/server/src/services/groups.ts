@@ -33,6 +33,8 @@ export interface GroupSelector {
   id?: string | null;
   ref?: string | null;
   tenantId?: string | null;
+  /** How the caller named the id argument, for error messages (ROQ: `userGroupId`). */
+  idField?: string;
 }
 
 export class GroupService {
@@ -116,10 +118,11 @@ export class GroupService {
     if (sel.id == null && sel.ref == null) throw Errors.invalid('groupId', 'groupId or groupRef is required');
     let byId: UserGroup | undefined;
     if (sel.id != null) {
-      v.uuid('groupId', sel.id);
+      const idField = sel.idField ?? 'groupId';
+      v.uuid(idField, sel.id);
       byId = await run(() => repo.findUserGroupById(this.deps.db, sel.id!));
-      if (!byId || !visibleToActor(ctx, byId.tenantId)) throw Errors.notFound('UserGroup', 'groupId', sel.id);
-      if (sel.tenantId != null && v.uuid('tenantId', sel.tenantId) !== byId.tenantId) throw Errors.notFound('UserGroup', 'groupId', sel.id);
+      if (!byId || !visibleToActor(ctx, byId.tenantId)) throw Errors.notFound('UserGroup', idField, sel.id);
+      if (sel.tenantId != null && v.uuid('tenantId', sel.tenantId) !== byId.tenantId) throw Errors.notFound('UserGroup', idField, sel.id);
     }
     if (sel.ref == null) return byId!;
     const tenant = byId && sel.tenantId == null ? { id: byId.tenantId } : await this.tenants.resolve(ctx, sel.tenantId, 'tenantId');

@@ -1,9 +1,9 @@
 import { Errors } from '../errors.ts';
 import { inTransaction, run } from '../db/transaction.ts';
-import type { RequestContext, User, UserGroup } from '../domain/types.ts';
+import type { RequestContext, UserGroup } from '../domain/types.ts';
 import * as memberships from '../repositories/memberships.ts';
 import * as usersRepo from '../repositories/users.ts';
-import type { GroupRelation } from '../repositories/users.ts';
+import type { GroupRelation, UserKey } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { GroupSelector, GroupService } from './groups.ts';
 import * as v from './validate.ts';
@@ -53,7 +53,13 @@ export class MembershipService {
     ctx: RequestContext,
     args: { relation: GroupRelation; change: MembershipChange; group: GroupSelector; users: UserSelector; atomic: boolean },
   ): Promise<MembershipOutcome> {
-    const ids = (args.users.ids ?? []).map((id) => v.uuid('userIds', id));
+    // Normalised ids, and the first input (as given) for each, which failures report.
+    const given = new Map<string, string>();
+    const ids = (args.users.ids ?? []).map((input) => {
+      const id = v.uuid('userIds', input);
+      if (!given.has(id)) given.set(id, input);
+      return id;
+    });
     const refs = (args.users.refs ?? []).map((ref) => v.text('userRefs', ref, { min: 1, max: this.deps.config.limits.stringLength }));
     v.list('userIds', [...ids, ...refs], this.deps.config.limits.batchMax);
     const group = await this.groups.select(ctx, args.group);
@@ -63,17 +69,17 @@ export class MembershipService {
       const failures: MembershipFailure[] = [];
       const resolved: string[] = [];
       const uniqueIds = v.unique(ids);
-      const byId = new Map((await usersRepo.findUsersByIds(tx, uniqueIds)).map((u) => [u.id, u]));
+      const byId = new Map((await usersRepo.findUserKeys(tx, { ids: uniqueIds })).map((u) => [u.id, u]));
       for (const id of uniqueIds) {
         const user = byId.get(id);
-        const failure = checkUser(user, group, id);
+        const failure = checkUser(user, group, given.get(id) ?? id);
         // A user token must not learn that an id exists in another tenant.
-        if (failure && ctx.actor.kind === 'user') failures.push({ ...failure, code: 'NOT_FOUND', message: `No user with id ${id}` });
+        if (failure && ctx.actor.kind === 'user') failures.push({ ...failure, code: 'NOT_FOUND', message: `No user with id ${failure.input}` });
         else if (failure) failures.push(failure);
         else resolved.push(id);
       }
       const uniqueRefs = v.unique(refs);
-      const byRef = new Map((await usersRepo.findUsersByReferences(tx, group.tenantId, uniqueRefs)).map((u) => [u.reference, u]));
+      const byRef = new Map((await usersRepo.findUserKeys(tx, { tenantId: group.tenantId, refs: uniqueRefs })).map((u) => [u.reference, u]));
       for (const ref of uniqueRefs) {
         const user = byRef.get(ref);
         if (user) resolved.push(user.id);
@@ -106,7 +112,7 @@ export class MembershipService {
   }
 }
 
-function checkUser(user: User | undefined, group: UserGroup, input: string): MembershipFailure | undefined {
+function checkUser(user: UserKey | undefined, group: UserGroup, input: string): MembershipFailure | undefined {
   if (!user) return { input, code: 'NOT_FOUND', message: `No user with id ${input}` };
   if (user.tenantId !== group.tenantId) {
     return { input, code: 'OTHER_TENANT', message: `User ${input} belongs to another tenant than the group` };

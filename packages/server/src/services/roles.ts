@@ -32,6 +32,10 @@ export class RoleService {
   query(ctx: RequestContext, args: RoleListArgs): RoleQuery {
     const p = paging(this.deps.config, args, ROLE_SORTS, 'createdAt');
     const filter = { ...(args.filter ?? {}) };
+    const raw = filter as Record<string, unknown>;
+    for (const key of ['invite', 'permissionId']) {
+      if (raw[key] != null) throw Errors.invalid(`filter.${key}`, 'is not supported by Roster yet');
+    }
     v.idFilters(filter, ['id', 'userGroupId', 'userId', 'tenantId']);
     const own = actorTenant(ctx);
     return { filter, tenantIds: own ? [own] : undefined, ...p };

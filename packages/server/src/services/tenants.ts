@@ -36,8 +36,8 @@ export class TenantService {
   async resolve(ctx: RequestContext, tenantId: string | null | undefined, field: string): Promise<Tenant> {
     const own = actorTenant(ctx);
     if (tenantId == null) return own ? this.get(ctx, own) : this.defaultTenant();
-    v.uuid(field, tenantId);
-    const tenant = own === undefined || own === tenantId ? await run(() => repo.findTenantById(this.deps.db, tenantId)) : undefined;
+    const id = v.uuid(field, tenantId);
+    const tenant = own === undefined || own === id ? await run(() => repo.findTenantById(this.deps.db, id)) : undefined;
     if (!tenant) throw Errors.notFound('Tenant', field, tenantId);
     return tenant;
   }

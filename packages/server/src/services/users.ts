@@ -22,6 +22,7 @@ export interface UserInput {
   active?: boolean | null;
   tenantId?: string | null;
   customData?: unknown;
+  twoFactorEnabled?: boolean | null;
 }
 
 export const USER_SORTS: readonly UserSort[] = ['active', 'createdAt', 'email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'updatedAt'];
@@ -50,6 +51,7 @@ export class UserService {
     if (input.timezone !== undefined) out.timezone = input.timezone === null ? null : v.timezone(f('timezone'), input.timezone);
     if (input.avatarUrl !== undefined) out.avatarUrl = input.avatarUrl === null ? null : v.url(f('avatarUrl'), input.avatarUrl);
     if (input.isOptedIn != null) out.isOptedIn = input.isOptedIn;
+    if (input.twoFactorEnabled === true) throw Errors.invalid(f('twoFactorEnabled'), 'Roster does not manage two-factor authentication');
     if (input.active != null) out.active = input.active;
     if (input.customData !== undefined && input.customData !== null) {
       out.customData = v.jsonObject(f('customData'), input.customData, limits.customDataBytes);
@@ -95,9 +97,9 @@ export class UserService {
     const write = this.validate(args.user, 'user');
     const tenant = await this.tenants.resolve(ctx, args.tenantId, 'tenantId');
     return inTransaction(this.deps.db, async (tx) => {
-      const existing = ref !== undefined
-        ? await repo.findUserByReference(tx, tenant.id, ref)
-        : await repo.findUserByEmail(tx, tenant.id, lookupEmail!);
+      const existing =
+        (ref !== undefined ? await repo.findUserByReference(tx, tenant.id, ref) : undefined) ??
+        (lookupEmail !== undefined ? await repo.findUserByEmail(tx, tenant.id, lookupEmail) : undefined);
       if (existing) {
         const user = await repo.updateUser(tx, tenant.id, existing.id, write);
         return { created: false, user: user! };
@@ -143,6 +145,11 @@ export class UserService {
   query(args: UserListArgs): UserQuery {
     const p = paging(this.deps.config, args, USER_SORTS, 'createdAt');
     const filter: UserFilter = { ...(args.filter ?? {}) };
+    // Accepted by the ROQ schema for compatibility, but Roster keeps no such data: refuse rather than ignore.
+    const raw = filter as Record<string, unknown>;
+    for (const key of ['optedInAt', 'userProviderId']) {
+      if (raw[key] != null) throw Errors.invalid(`filter.${key}`, 'is not supported by Roster');
+    }
     v.idFilters(filter, ['id', 'tenantId', 'roleId', 'userGroupId']);
     if (!filter.active && filter.withDeactivated?.equalTo !== true) filter.active = { equalTo: true };
     let search: UserQuery['search'];

@@ -53,7 +53,7 @@ export function buildResolvers(services: Services): IResolvers {
       await memberships.change(ctx.roster, {
         relation: 'members',
         change,
-        group: { id: a.userGroupId },
+        group: { id: a.userGroupId, idField: 'userGroupId' },
         users: { ids: a.userIds },
         atomic: true,
       });

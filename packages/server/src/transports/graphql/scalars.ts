@@ -26,7 +26,8 @@ export const UUIDScalar = new GraphQLScalarType<string, string>({
 });
 
 function parseUuid(value: unknown): string {
-  if (typeof value === 'string' && isUuid(value)) return value.toLowerCase();
+  // Kept as given: Pluvo reports failed inputs exactly as the caller sent them; services normalise the case.
+  if (typeof value === 'string' && isUuid(value)) return value;
   throw invalid('UUID must be a UUID string such as 42103455-1e00-41bf-9714-c70a8c17caf9');
 }
 
