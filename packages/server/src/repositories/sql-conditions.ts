@@ -8,41 +8,41 @@ export function and(conditions: readonly Condition[]): Condition {
   return conditions.length === 0 ? sql`true` : sql`(${sql.join(conditions, sql` and `)})`;
 }
 
+type Cast = 'text' | 'uuid' | 'none';
+const cast = (value: unknown, to: Cast): Condition => (to === 'none' ? sql`${value}` : sql`${value}::${sql.raw(to)}`);
+
 /** ROQ semantics: `equalTo: null` is IS NULL, `notEqualTo: null` is IS NOT NULL; other null operators are ignored. */
-export function stringConditions(column: Condition, f: StringFilter | null | undefined): Condition[] {
-  if (!f) return [];
+function equality<T>(column: Condition, f: { equalTo?: T | null; notEqualTo?: T | null }, to: Cast): Condition[] {
   const out: Condition[] = [];
   if (f.equalTo === null) out.push(sql`${column} is null`);
-  else if (f.equalTo !== undefined) out.push(sql`${column} = ${f.equalTo}`);
+  else if (f.equalTo !== undefined) out.push(sql`${column} = ${cast(f.equalTo, to)}`);
   if (f.notEqualTo === null) out.push(sql`${column} is not null`);
-  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${f.notEqualTo}`);
-  if (f.valueIn) out.push(sql`${column} = any(${[...f.valueIn]}::text[])`);
-  if (f.valueNotIn) out.push(sql`not (${column} = any(${[...f.valueNotIn]}::text[])) `);
+  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${cast(f.notEqualTo, to)}`);
+  return out;
+}
+
+function membership(column: Condition, f: { valueIn?: readonly string[] | null; valueNotIn?: readonly string[] | null }, to: 'text' | 'uuid'): Condition[] {
+  const out: Condition[] = [];
+  const arrayType = sql.raw(`${to}[]`);
+  if (f.valueIn) out.push(sql`${column} = any(${[...f.valueIn]}::${arrayType})`);
+  if (f.valueNotIn) out.push(sql`not (${column} = any(${[...f.valueNotIn]}::${arrayType}))`);
+  return out;
+}
+
+export function stringConditions(column: Condition, f: StringFilter | null | undefined): Condition[] {
+  if (!f) return [];
+  const out = [...equality(column, f, 'text'), ...membership(column, f, 'text')];
   if (f.like != null) out.push(sql`${column} like ${f.like}`);
   if (f.iLike != null) out.push(sql`${column} ilike ${f.iLike}`);
   return out;
 }
 
 export function idConditions(column: Condition, f: IdFilter | null | undefined): Condition[] {
-  if (!f) return [];
-  const out: Condition[] = [];
-  if (f.equalTo === null) out.push(sql`${column} is null`);
-  else if (f.equalTo !== undefined) out.push(sql`${column} = ${f.equalTo}::uuid`);
-  if (f.notEqualTo === null) out.push(sql`${column} is not null`);
-  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${f.notEqualTo}::uuid`);
-  if (f.valueIn) out.push(sql`${column} = any(${[...f.valueIn]}::uuid[])`);
-  if (f.valueNotIn) out.push(sql`not (${column} = any(${[...f.valueNotIn]}::uuid[]))`);
-  return out;
+  return f ? [...equality(column, f, 'uuid'), ...membership(column, f, 'uuid')] : [];
 }
 
 export function booleanConditions(column: Condition, f: BooleanFilter | null | undefined): Condition[] {
-  if (!f) return [];
-  const out: Condition[] = [];
-  if (f.equalTo === null) out.push(sql`${column} is null`);
-  else if (f.equalTo !== undefined) out.push(sql`${column} = ${f.equalTo}`);
-  if (f.notEqualTo === null) out.push(sql`${column} is not null`);
-  else if (f.notEqualTo !== undefined) out.push(sql`${column} is distinct from ${f.notEqualTo}`);
-  return out;
+  return f ? equality(column, f, 'none') : [];
 }
 
 export function dateConditions(column: Condition, f: DateFilter | null | undefined): Condition[] {
