@@ -73,7 +73,7 @@ export class RoleService {
   async setUserRoles(ctx: RequestContext, userId: string, roleKeys: readonly string[], assign: boolean): Promise<boolean> {
     requireSuperAdmin(ctx, 'assign roles');
     v.list('roleKeys', roleKeys, 1000);
-    const user = await this.users.get(ctx, userId);
+    const user = await this.users.get(ctx, userId, 'userId');
     const keys = v.unique(roleKeys.map((k) => v.text('roleKeys', k, { min: 1, max: 100 })));
     return inTransaction(this.deps.db, async (tx) => {
       const roles = await repo.findRolesByKeys(tx, user.tenantId, keys);

@@ -124,13 +124,13 @@ export class UserService {
   }
 
   /** A user token may read its own record only. */
-  async get(ctx: RequestContext, id: string): Promise<User> {
-    v.uuid('id', id);
+  async get(ctx: RequestContext, id: string, field = 'id'): Promise<User> {
+    v.uuid(field, id);
     if (ctx.actor.kind === 'user' && ctx.actor.userId !== id.toLowerCase()) {
       throw Errors.forbidden('A user token may read only its own user record');
     }
     const user = await run(() => repo.findUserById(this.deps.db, id));
-    if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', 'id', id);
+    if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', field, id);
     return user;
   }
 

@@ -1,0 +1,41 @@
+/**
+ * The comparison point for Roster's lookup-by-reference: a bare Fastify route over a `pg` Pool, with no auth,
+ * GraphQL, validation or services. Run as its own process by the `core` suite:
+ *
+ *   DATABASE_URL=... PORT=... [POOL_SIZE=10] node --import tsx bench/lib/bare-lookup-server.ts
+ */
+import Fastify from 'fastify';
+import pg from 'pg';
+
+const url = process.env.DATABASE_URL;
+if (!url) throw new Error('DATABASE_URL is required');
+const port = Number(process.env.PORT ?? 0);
+// Same default pool size as Roster's openDatabase(), so the comparison is about the code path, not connections.
+const pool = new pg.Pool({ connectionString: url, max: Number(process.env.POOL_SIZE ?? 10) });
+
+const app = Fastify({ logger: false });
+
+app.get('/readyz', async () => {
+  await pool.query('select 1');
+  return { status: 'ready' };
+});
+
+app.get<{ Querystring: { ref?: string } }>('/lookup', async (request, reply) => {
+  const ref = request.query.ref;
+  if (typeof ref !== 'string' || ref.length === 0) return reply.code(400).send({ error: 'ref is required' });
+  const { rows } = await pool.query<{ id: string; email: string }>(
+    'select id, email from users where reference = $1 and active',
+    [ref],
+  );
+  return { data: rows };
+});
+
+const shutdown = async () => {
+  await app.close();
+  await pool.end();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());
+
+await app.listen({ host: '127.0.0.1', port });

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { assertLoopback } from './http.ts';
+
+/** The maintenance database the bench connects to in order to create and drop its scratch database. */
+export const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface ScratchDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database `roster_bench_<random>` next to `ADMIN_URL`; `drop()` removes it even if in use. */
+export async function createScratchDatabase(prefix = 'roster_bench'): Promise<ScratchDatabase> {
+  const admin = new URL(ADMIN_URL);
+  assertLoopback(admin.hostname);
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  await withAdmin((c) => c.query(`create database ${name}`));
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      if (dropped) return;
+      dropped = true;
+      await withAdmin((c) => c.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+async function withAdmin<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `count` connected clients (not a pool: each benchmark worker owns one connection, as a pool would lend it). */
+export async function connectMany(url: string, count: number): Promise<pg.Client[]> {
+  const clients = Array.from({ length: count }, () => new pg.Client({ connectionString: url }));
+  await Promise.all(clients.map((c) => c.connect()));
+  return clients;
+}
+
+export async function endAll(clients: readonly pg.Client[]): Promise<void> {
+  await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+}

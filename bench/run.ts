@@ -1,0 +1,80 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <suite> [--quick] [--no-write] [--keep-db]`.
+ *
+ *   --quick     smaller sizes (smoke test); prints results, never saves them
+ *   --no-write  do not update bench/RESULTS.md
+ *   --keep-db   leave the scratch database in place for EXPLAIN; drop it yourself
+ *
+ *   core   GraphQL user creation, bulk membership, member paging and lookups vs their raw-SQL floors
+ *
+ * Future suites (e.g. `rest`) register below and receive the same context.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SuiteContext {
+  /** Repository root: the children are started from here. */
+  readonly repoRoot: string;
+  readonly resultsFile: string;
+  /** Smaller sizes for a smoke test; results are printed but not saved. */
+  readonly quick: boolean;
+  /** Save the results section into RESULTS.md. */
+  readonly write: boolean;
+  /** Leave the scratch database in place (for EXPLAIN afterwards); the caller drops it. */
+  readonly keepDatabase: boolean;
+  /** Arguments after the suite name that the dispatcher did not consume. */
+  readonly args: readonly string[];
+}
+
+interface SuiteModule {
+  run(ctx: SuiteContext): Promise<void>;
+}
+
+const suites: Record<string, { readonly description: string; readonly load: () => Promise<SuiteModule> }> = {
+  core: {
+    description: 'createUser, addUsersToUserGroup, member paging and lookups vs raw-SQL floors',
+    load: () => import('./core.ts'),
+  },
+};
+
+const FLAGS = ['--quick', '--no-write', '--keep-db'];
+
+function usage(): string {
+  const list = Object.entries(suites)
+    .map(([name, s]) => `  ${name.padEnd(8)} ${s.description}`)
+    .join('\n');
+  return `usage: npm run bench -- <suite> [--quick] [--no-write] [--keep-db]\n\nsuites:\n${list}\n`;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const suite = suites[name];
+  if (!suite) {
+    process.stderr.write(`unknown suite "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const benchDir = path.dirname(fileURLToPath(import.meta.url));
+  const ctx: SuiteContext = {
+    repoRoot: path.resolve(benchDir, '..'),
+    resultsFile: path.join(benchDir, 'RESULTS.md'),
+    quick: rest.includes('--quick'),
+    write: !rest.includes('--no-write'),
+    keepDatabase: rest.includes('--keep-db'),
+    args: rest.filter((a) => !FLAGS.includes(a)),
+  };
+  await (await suite.load()).run(ctx);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
