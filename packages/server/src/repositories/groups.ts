@@ -74,9 +74,10 @@ export async function countUserGroups(db: Db, q: Pick<UserGroupQuery, 'filter' |
 export async function listGroupsOfUsers(db: Db, userIds: readonly string[], q: UserGroupQuery): Promise<Map<string, UserGroup[]>> {
   const { rows } = await sql<Record<string, unknown>>`
     select p.parent_id, x.* from unnest(${[...userIds]}::uuid[]) as p(parent_id)
+    join users pu on pu.id = p.parent_id
     cross join lateral (
       select g.* from user_group_members m join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
-      where m.user_id = p.parent_id and ${and(userGroupConditions(q))}
+      where m.tenant_id = pu.tenant_id and m.user_id = p.parent_id and ${and(userGroupConditions(q))}
       order by ${groupOrder(q)} limit ${q.limit} offset ${q.offset}
     ) x`.execute(db);
   return groupRows(rows, toUserGroup);
@@ -89,8 +90,10 @@ export async function countGroupsOfUsers(
 ): Promise<Map<string, number>> {
   const { rows } = await sql<{ parent_id: string; n: number }>`
     select m.user_id as parent_id, count(*)::int as n
-    from user_group_members m join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
-    where m.user_id = any(${[...userIds]}::uuid[]) and ${and(userGroupConditions(q))}
+    from users pu
+    join user_group_members m on m.tenant_id = pu.tenant_id and m.user_id = pu.id
+    join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+    where pu.id = any(${[...userIds]}::uuid[]) and ${and(userGroupConditions(q))}
     group by m.user_id`.execute(db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }

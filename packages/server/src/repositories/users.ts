@@ -115,7 +115,10 @@ export async function countUsers(db: Db, q: Pick<UserQuery, 'filter' | 'search'>
 export type GroupRelation = 'members' | 'managers';
 const relationTable = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
 
-/** One statement for the users of many groups: a LATERAL page per group, so each parent gets its own limit. */
+/**
+ * One statement for the users of many groups: a LATERAL page per group, so each parent gets its own limit. The
+ * parent's tenant is joined in so the (tenant_id, group_id, ...) indexes apply.
+ */
 export async function listUsersOfGroups(
   db: Db,
   relation: GroupRelation,
@@ -124,10 +127,11 @@ export async function listUsersOfGroups(
 ): Promise<Map<string, User[]>> {
   const { rows } = await sql<Record<string, unknown>>`
     select p.parent_id, x.* from unnest(${[...groupIds]}::uuid[]) as p(parent_id)
+    join user_groups pg on pg.id = p.parent_id
     cross join lateral (
       select u.* from ${relationTable(relation)} rel
       join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
-      where rel.group_id = p.parent_id and ${and(userConditions(q.filter, q.search))}
+      where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id and ${and(userConditions(q.filter, q.search))}
       order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}
     ) x`.execute(db);
   return groupRows(rows, toUser);
@@ -140,9 +144,10 @@ export async function countUsersOfGroups(
   q: Pick<UserQuery, 'filter' | 'search'>,
 ): Promise<Map<string, number>> {
   const { rows } = await sql<{ parent_id: string; n: number }>`
-    select rel.group_id as parent_id, count(*)::int as n from ${relationTable(relation)} rel
+    select rel.group_id as parent_id, count(*)::int as n from user_groups pg
+    join ${relationTable(relation)} rel on rel.tenant_id = pg.tenant_id and rel.group_id = pg.id
     join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
-    where rel.group_id = any(${[...groupIds]}::uuid[]) and ${and(userConditions(q.filter, q.search))}
+    where pg.id = any(${[...groupIds]}::uuid[]) and ${and(userConditions(q.filter, q.search))}
     group by rel.group_id`.execute(db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }

@@ -65,8 +65,9 @@ export class UserService {
     if (input.email == null) throw Errors.invalid('user.email', 'is required');
     const write = this.validate(input, 'user');
     const tenant = await this.tenants.resolve(ctx, input.tenantId, 'user.tenantId');
-    return inTransaction(this.deps.db, (tx) =>
-      repo.insertUser(tx, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! }),
+    // One statement, atomic on its own: no explicit transaction, one round trip.
+    return run(() =>
+      repo.insertUser(this.deps.db, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! }),
     );
   }
 
@@ -77,7 +78,7 @@ export class UserService {
       throw Errors.invalid('user.tenantId', 'a user cannot move to another tenant; create the user in the other tenant instead');
     }
     const write = this.validate(input, 'user');
-    const updated = await inTransaction(this.deps.db, (tx) => repo.updateUser(tx, current.tenantId, current.id, write));
+    const updated = await run(() => repo.updateUser(this.deps.db, current.tenantId, current.id, write));
     if (!updated) throw Errors.notFound('User', 'id', id);
     return updated;
   }
@@ -120,7 +121,7 @@ export class UserService {
   async delete(ctx: RequestContext, id: string): Promise<boolean> {
     requireSuperAdmin(ctx, 'delete users');
     const user = await this.get(ctx, id);
-    return inTransaction(this.deps.db, (tx) => repo.deleteUser(tx, user.tenantId, user.id));
+    return run(() => repo.deleteUser(this.deps.db, user.tenantId, user.id));
   }
 
   /** A user token may read its own record only. */

@@ -20,30 +20,44 @@ interface NestedLoaders<T> {
  */
 export class RequestLoaders {
   #nested = new Map<string, NestedLoaders<unknown>>();
-  readonly tenantById: DataLoader<string, Tenant | undefined>;
-  readonly groupTypeByName: DataLoader<string, UserGroupType | undefined>;
-  readonly tenantUserCount: DataLoader<string, number>;
+  #tenantById?: DataLoader<string, Tenant | undefined>;
+  #groupTypeByName?: DataLoader<string, UserGroupType | undefined>;
+  #tenantUserCount?: DataLoader<string, number>;
+  #roleUserCount?: DataLoader<string, number>;
 
-  constructor(services: Services, countRoleUsers: (ids: readonly string[]) => Promise<Map<string, number>>) {
-    this.tenantById = new DataLoader(async (ids) => {
-      const found = new Map((await services.tenants.byIds(ids)).map((t) => [t.id, t]));
+  // Loaders are made on first use: most requests (a lookup, a mutation) need none of them.
+  constructor(
+    private readonly services: Services,
+    private readonly countRoleUsers: (ids: readonly string[]) => Promise<Map<string, number>>,
+  ) {}
+
+  get tenantById(): DataLoader<string, Tenant | undefined> {
+    return (this.#tenantById ??= new DataLoader(async (ids) => {
+      const found = new Map((await this.services.tenants.byIds(ids)).map((t) => [t.id, t]));
       return ids.map((id) => found.get(id));
-    });
-    this.groupTypeByName = new DataLoader(async (names) => {
-      const found = new Map((await services.groups.types(names)).map((t) => [t.name, t]));
-      return names.map((n) => found.get(n));
-    });
-    this.tenantUserCount = new DataLoader(async (ids) => {
-      const counts = await services.tenants.countUsers(ids);
-      return ids.map((id) => counts.get(id) ?? 0);
-    });
-    this.roleUserCount = new DataLoader(async (ids) => {
-      const counts = await countRoleUsers(ids);
-      return ids.map((id) => counts.get(id) ?? 0);
-    });
+    }));
   }
 
-  readonly roleUserCount: DataLoader<string, number>;
+  get groupTypeByName(): DataLoader<string, UserGroupType | undefined> {
+    return (this.#groupTypeByName ??= new DataLoader(async (names) => {
+      const found = new Map((await this.services.groups.types(names)).map((t) => [t.name, t]));
+      return names.map((n) => found.get(n));
+    }));
+  }
+
+  get tenantUserCount(): DataLoader<string, number> {
+    return (this.#tenantUserCount ??= new DataLoader(async (ids) => {
+      const counts = await this.services.tenants.countUsers(ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }));
+  }
+
+  get roleUserCount(): DataLoader<string, number> {
+    return (this.#roleUserCount ??= new DataLoader(async (ids) => {
+      const counts = await this.countRoleUsers(ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }));
+  }
 
   /** The page of children of `parentId` for `field` called with `args`; `make` builds the batched query once. */
   page<T>(field: string, args: unknown, parentId: string, make: () => NestedQuery<T>): PageResult<T> {
