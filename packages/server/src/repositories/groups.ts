@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, UserGroup, UserGroupFilter, UserGroupSort, UserGroupType } from '../domain/types.ts';
 import { toUserGroup, toUserGroupType } from './mappers.ts';
-import { and, dateConditions, idConditions, likeLiteral, orderBy, stringConditions, type Condition } from './sql-conditions.ts';
+import { and, dateConditions, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 import { groupRows } from './users.ts';
 
 export type UserGroupSearchKey = 'name' | 'reference' | 'type';
@@ -26,7 +26,7 @@ const groupColumns: Record<UserGroupSort | UserGroupSearchKey, string> = {
   type: 'type',
 };
 
-const g = (c: string) => sql.ref(`g.${c}`);
+const g = (c: string) => ref(`g.${c}`);
 
 export function userGroupConditions(q: Pick<UserGroupQuery, 'filter' | 'search' | 'visibleTo'>): Condition[] {
   const { filter, search, visibleTo } = q;
@@ -39,11 +39,11 @@ export function userGroupConditions(q: Pick<UserGroupQuery, 'filter' | 'search' 
     ...dateConditions(g('created_at'), filter.createdAt),
     ...dateConditions(g('updated_at'), filter.updatedAt),
   ];
-  const userConds = idConditions(sql.ref('m.user_id'), filter.userId);
+  const userConds = idConditions(ref('m.user_id'), filter.userId);
   if (userConds.length > 0) {
     out.push(sql`exists (select 1 from user_group_members m where m.tenant_id = g.tenant_id and m.group_id = g.id and ${and(userConds)})`);
   }
-  const roleConds = idConditions(sql.ref('gr.role_id'), filter.roleId);
+  const roleConds = idConditions(ref('gr.role_id'), filter.roleId);
   if (roleConds.length > 0) {
     out.push(sql`exists (select 1 from group_roles gr where gr.tenant_id = g.tenant_id and gr.group_id = g.id and ${and(roleConds)})`);
   }

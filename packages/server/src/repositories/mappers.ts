@@ -17,12 +17,13 @@ export function toTenant(r: Row): Tenant {
   };
 }
 
+/** Maps a users row; a projected row (see `userSelection`) leaves the unfetched fields at neutral values. */
 export function toUser(r: Row): User {
   return {
     id: String(r.id),
     tenantId: String(r.tenant_id),
-    reference: String(r.reference),
-    email: String(r.email),
+    reference: String(r.reference ?? ''),
+    email: String(r.email ?? ''),
     phone: str(r.phone),
     firstName: str(r.first_name),
     lastName: str(r.last_name),
@@ -33,11 +34,13 @@ export function toUser(r: Row): User {
     active: Boolean(r.active),
     synced: Boolean(r.synced),
     customData: (r.custom_data ?? {}) as Record<string, unknown>,
-    createdAt: date(r.created_at),
-    updatedAt: date(r.updated_at),
-    version: Number(r.version),
+    createdAt: r.created_at === undefined ? EPOCH : date(r.created_at),
+    updatedAt: r.updated_at === undefined ? EPOCH : date(r.updated_at),
+    version: Number(r.version ?? 0),
   };
 }
+
+const EPOCH = new Date(0);
 
 export function toUserGroup(r: Row): UserGroup {
   return {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Role, RoleFilter, RoleSort, SortOrder } from '../domain/types.ts';
 import { toRole } from './mappers.ts';
-import { and, booleanConditions, idConditions, likeLiteral, orderBy, stringConditions, type Condition } from './sql-conditions.ts';
+import { and, booleanConditions, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 import { groupRows } from './users.ts';
 
 export interface RoleQuery {
@@ -16,7 +16,7 @@ export interface RoleQuery {
   readonly offset: number;
 }
 
-const r = (c: string) => sql.ref(`r.${c}`);
+const r = (c: string) => ref(`r.${c}`);
 const roleColumns: Record<RoleSort, string> = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
@@ -38,9 +38,9 @@ function roleConditions(q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): 
     ...idConditions(r('tenant_id'), f.tenantId),
   ];
   if (q.tenantIds) out.push(sql`(r.tenant_id is null or r.tenant_id = any(${[...q.tenantIds]}::uuid[]))`);
-  const userConds = idConditions(sql.ref('ur.user_id'), f.userId);
+  const userConds = idConditions(ref('ur.user_id'), f.userId);
   if (userConds.length > 0) out.push(sql`exists (select 1 from user_roles ur where ur.role_id = r.id and ${and(userConds)})`);
-  const groupConds = idConditions(sql.ref('gr.group_id'), f.userGroupId);
+  const groupConds = idConditions(ref('gr.group_id'), f.userGroupId);
   if (groupConds.length > 0) out.push(sql`exists (select 1 from group_roles gr where gr.role_id = r.id and ${and(groupConds)})`);
   if (q.search) out.push(sql`${r(q.search.key)} ilike ${`%${likeLiteral(q.search.value)}%`}`);
   return out;
@@ -76,7 +76,7 @@ export async function listRolesOf(db: Db, holder: RoleHolder, parentIds: readonl
 
 export async function countRolesOf(db: Db, holder: RoleHolder, parentIds: readonly string[], q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): Promise<Map<string, number>> {
   const link = holder === 'user' ? sql`user_roles l join roles r on r.id = l.role_id` : sql`group_roles l join roles r on r.id = l.role_id`;
-  const parent = holder === 'user' ? sql.ref('l.user_id') : sql.ref('l.group_id');
+  const parent = holder === 'user' ? ref('l.user_id') : ref('l.group_id');
   const { rows } = await sql<{ parent_id: string; n: number }>`
     select ${parent} as parent_id, count(*)::int as n from ${link}
     where ${parent} = any(${[...parentIds]}::uuid[]) and ${and(roleConditions(q))}

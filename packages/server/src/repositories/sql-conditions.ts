@@ -3,6 +3,17 @@ import type { BooleanFilter, DateFilter, IdFilter, SortOrder, StringFilter } fro
 
 export type Condition = RawBuilder<unknown>;
 
+const refs = new Map<string, Condition>();
+/**
+ * A column reference, built once per name: Kysely parses every `sql.ref` it is given, and a list query names
+ * a dozen columns, so caching these immutable builders takes that parsing off every request.
+ */
+export function ref(name: string): Condition {
+  let built = refs.get(name);
+  if (!built) refs.set(name, (built = sql.ref(name)));
+  return built;
+}
+
 /** `a AND b AND ...`, or TRUE for an empty list. */
 export function and(conditions: readonly Condition[]): Condition {
   return conditions.length === 0 ? sql`true` : sql`(${sql.join(conditions, sql` and `)})`;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, Tenant, TenantFilter, TenantSort } from '../domain/types.ts';
 import { toTenant } from './mappers.ts';
-import { and, idConditions, orderBy, stringConditions, type Condition } from './sql-conditions.ts';
+import { and, idConditions, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 
 export interface TenantQuery {
   readonly filter: TenantFilter;
@@ -12,7 +12,7 @@ export interface TenantQuery {
   readonly offset: number;
 }
 
-const t = (c: string) => sql.ref(`t.${c}`);
+const t = (c: string) => ref(`t.${c}`);
 const tenantColumns: Record<TenantSort, string> = { createdAt: 'created_at', updatedAt: 'updated_at', name: 'name' };
 
 function tenantConditions(f: TenantFilter): Condition[] {

@@ -10,11 +10,14 @@ import {
   likeLiteral,
   orderBy,
   stringConditions,
+  ref,
   type Condition,
 } from './sql-conditions.ts';
 
 export interface UserQuery {
   readonly filter: UserFilter;
+  /** The fields the caller will read; others are not fetched. Undefined: all. */
+  readonly fields?: readonly (keyof User)[] | undefined;
   readonly search?: { key: UserSearchKey; value: string } | undefined;
   readonly sort: UserSort;
   readonly order: SortOrder;
@@ -37,7 +40,7 @@ const userColumns: Record<UserSort | UserSearchKey, string> = {
   reference: 'reference',
 };
 
-const col = (alias: string, name: string) => sql.ref(`${alias}.${name}`);
+const col = (alias: string, name: string) => ref(`${alias}.${name}`);
 
 /** The WHERE conditions of a user filter, over the `users` row aliased `u`. */
 export function userConditions(filter: UserFilter, search: UserQuery['search']): Condition[] {
@@ -72,13 +75,13 @@ export function userConditions(filter: UserFilter, search: UserQuery['search']):
       sql`exists (select 1 from user_group_members m join user_groups ug on ug.tenant_id = m.tenant_id and ug.id = m.group_id
                   where m.tenant_id = u.tenant_id and m.user_id = u.id and ${cond})`;
     const { all, ...rest } = gn;
-    const nameConds = stringConditions(sql.ref('ug.name'), rest);
+    const nameConds = stringConditions(ref('ug.name'), rest);
     if (nameConds.length > 0) out.push(inGroupNamed(and(nameConds)));
     for (const name of all ?? []) out.push(inGroupNamed(sql`ug.name = ${name}`));
   }
   const roleConds = [
-    ...idConditions(sql.ref('r.id'), filter.roleId),
-    ...stringConditions(sql.ref('r.key'), filter.roleKey),
+    ...idConditions(ref('r.id'), filter.roleId),
+    ...stringConditions(ref('r.key'), filter.roleKey),
   ];
   if (roleConds.length > 0) {
     // A user holds a role directly or through any of their groups.
@@ -97,11 +100,46 @@ export function userConditions(filter: UserFilter, search: UserQuery['search']):
   return out;
 }
 
+const fieldColumns: Record<keyof User, string> = {
+  id: 'id',
+  tenantId: 'tenant_id',
+  reference: 'reference',
+  email: 'email',
+  phone: 'phone',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  locale: 'locale',
+  timezone: 'timezone',
+  avatarUrl: 'avatar_url',
+  isOptedIn: 'is_opted_in',
+  active: 'active',
+  synced: 'synced',
+  customData: 'custom_data',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  version: 'version',
+};
+export const USER_FIELDS = new Set(Object.keys(fieldColumns)) as ReadonlySet<keyof User>;
+
+const selections = new Map<string, Condition>();
+/**
+ * The columns a list reads: only those behind the requested fields (plus the keys), so a lookup that wants
+ * `id` and `email` does not fetch and parse seventeen columns.
+ */
+function userSelection(fields: UserQuery['fields']): Condition {
+  if (!fields) return sql`u.*`;
+  const columns = [...new Set(['id', 'tenant_id', ...fields.map((f) => fieldColumns[f])])].sort();
+  const key = columns.join(',');
+  let built = selections.get(key);
+  if (!built) selections.set(key, (built = sql.join(columns.map((c) => ref(`u.${c}`)))));
+  return built;
+}
+
 const userOrder = (q: UserQuery) => orderBy(col('u', userColumns[q.sort]), col('u', 'id'), q.order);
 
 export async function listUsers(db: Db, q: UserQuery): Promise<User[]> {
   const { rows } = await sql<Record<string, unknown>>`
-    select u.* from users u where ${and(userConditions(q.filter, q.search))}
+    select ${userSelection(q.fields)} from users u where ${and(userConditions(q.filter, q.search))}
     order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
   return rows.map(toUser);
 }
@@ -129,7 +167,7 @@ export async function listUsersOfGroups(
     select p.parent_id, x.* from unnest(${[...groupIds]}::uuid[]) as p(parent_id)
     join user_groups pg on pg.id = p.parent_id
     cross join lateral (
-      select u.* from ${relationTable(relation)} rel
+      select ${userSelection(q.fields)} from ${relationTable(relation)} rel
       join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
       where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id and ${and(userConditions(q.filter, q.search))}
       order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}

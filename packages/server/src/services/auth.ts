@@ -61,11 +61,20 @@ export class AuthService {
     return generatedApiKey ? { generatedApiKey } : {};
   }
 
+  // Keys recently verified, so a busy client does not pay a SHA-256 per request. Only accepted keys are kept,
+  // and only a few: a flood of wrong keys cannot grow it.
+  #recentlyAccepted = new Set<string>();
+
   /** Constant-time comparison against every valid key hash. */
   isApiKey(presented: string): boolean {
+    if (this.#recentlyAccepted.has(presented)) return true;
     const hash = sha256(presented);
     let match = false;
     for (const known of this.#keyHashes) match = timingSafeEqual(hash, known) || match;
+    if (match) {
+      if (this.#recentlyAccepted.size >= 16) this.#recentlyAccepted.clear();
+      this.#recentlyAccepted.add(presented);
+    }
     return match;
   }
 

@@ -179,8 +179,8 @@ export class GroupService {
    * The participants (or managers) of many groups at once (one statement per level). A user token may list the
    * people of groups it manages only.
    */
-  usersOfGroups(ctx: RequestContext, relation: GroupRelation, args: UserListArgs): NestedQuery<User> {
-    const q = this.users.query(args);
+  usersOfGroups(ctx: RequestContext, relation: GroupRelation, args: UserListArgs, fields?: readonly (keyof User)[]): NestedQuery<User> {
+    const q = { ...this.users.query(args), fields };
     const check = async (groupIds: readonly string[]) => {
       if (ctx.actor.kind !== 'user') return;
       const { userId, tenantId } = ctx.actor;

@@ -135,9 +135,10 @@ export class UserService {
     return user;
   }
 
-  async list(ctx: RequestContext, args: UserListArgs): Promise<Page<User>> {
+  /** `fields`: what the caller will read of each user (all when absent). */
+  async list(ctx: RequestContext, args: UserListArgs, fields?: readonly (keyof User)[]): Promise<Page<User>> {
     if (!isSuperAdmin(ctx.actor)) throw Errors.forbidden('A user token may not list users');
-    const q = this.query(args);
+    const q = { ...this.query(args), fields };
     const data = await run(() => repo.listUsers(this.deps.db, q));
     return { data, count: () => run(() => repo.countUsers(this.deps.db, q)) };
   }

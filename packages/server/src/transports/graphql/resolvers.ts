@@ -1,4 +1,6 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import type { IResolvers, MercuriusContext } from 'mercurius';
+import { requestedUserFields } from './selection.ts';
 import type {
   RequestContext,
   Role,
@@ -71,7 +73,7 @@ export function buildResolvers(services: Services): IResolvers {
     JsonObject: JsonObjectScalar,
     Query: {
       user: (_p: unknown, a: { id: string }, ctx: Ctx) => users.get(ctx.roster, a.id),
-      users: (_p: unknown, a: UserListArgs, ctx: Ctx) => users.list(ctx.roster, a),
+      users: (_p: unknown, a: UserListArgs, ctx: Ctx, info: GraphQLResolveInfo) => users.list(ctx.roster, a, requestedUserFields(info, ['data'])),
       userProfile: (_p: unknown, a: { id: string }, ctx: Ctx) => users.get(ctx.roster, a.id),
       userProfiles: (_p: unknown, a: UserListArgs, ctx: Ctx) => users.list(ctx.roster, a),
       userGroup: (_p: unknown, a: { id: string }, ctx: Ctx) => groups.get(ctx.roster, a.id),
@@ -133,10 +135,14 @@ export function buildResolvers(services: Services): IResolvers {
     UserGroupModel: {
       tenant: (g: UserGroup, _a: unknown, ctx: Ctx) => ctx.loaders.tenantById.load(g.tenantId),
       userGroupType: (g: UserGroup, _a: unknown, ctx: Ctx) => ctx.loaders.groupTypeByName.load(g.type),
-      users: (g: UserGroup, a: UserListArgs, ctx: Ctx) =>
-        ctx.loaders.page('UserGroup.users', a, g.id, () => groups.usersOfGroups(ctx.roster, 'members', a)),
-      managers: (g: UserGroup, a: UserListArgs, ctx: Ctx) =>
-        ctx.loaders.page('UserGroup.managers', a, g.id, () => groups.usersOfGroups(ctx.roster, 'managers', a)),
+      users: (g: UserGroup, a: UserListArgs, ctx: Ctx, info: GraphQLResolveInfo) => {
+        const fields = requestedUserFields(info, ['data']);
+        return ctx.loaders.page('UserGroup.users', [a, fields], g.id, () => groups.usersOfGroups(ctx.roster, 'members', a, fields));
+      },
+      managers: (g: UserGroup, a: UserListArgs, ctx: Ctx, info: GraphQLResolveInfo) => {
+        const fields = requestedUserFields(info, ['data']);
+        return ctx.loaders.page('UserGroup.managers', [a, fields], g.id, () => groups.usersOfGroups(ctx.roster, 'managers', a, fields));
+      },
       roles: (g: UserGroup, a: RoleListArgs, ctx: Ctx) => ctx.loaders.page('UserGroup.roles', a, g.id, () => roles.rolesOf(ctx.roster, 'group', a)),
     },
     TenantModel: {
