@@ -98,10 +98,11 @@ const SQL_PAGE_AFTER = `select u.*, rel.added_at as rel_added_at, rel.added_at::
   order by rel.added_at, rel.user_id limit $3`;
 // repositories/users.ts listUsersOfGroups() with the default filter (active users) and order (createdAt DESC).
 const SQL_OFFSET = `select p.parent_id, x.* from unnest($1::uuid[]) as p(parent_id)
+  join user_groups pg on pg.id = p.parent_id
   cross join lateral (
     select u.* from user_group_members rel
     join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
-    where rel.group_id = p.parent_id and u.active = $2
+    where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id and u.active = $2
     order by u.created_at desc, u.id desc limit $3 offset $4
   ) x`;
 const SQL_LOOKUP = 'select id, email from users where reference = $1 and active';
