@@ -5,6 +5,8 @@ import type { Db } from './db/database.ts';
 import type { Actor } from './domain/types.ts';
 import { buildServices, type Services } from './services/index.ts';
 import { registerGraphql } from './transports/graphql/plugin.ts';
+import { registerOpenApi } from './transports/rest/openapi.ts';
+import { registerRest } from './transports/rest/plugin.ts';
 import { registerAuthRoutes } from './transports/http/auth-routes.ts';
 import { registerHealthRoutes } from './transports/http/health-routes.ts';
 
@@ -42,6 +44,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   const server = Fastify({
     logger: deps.logger ?? { level: config.logLevel },
     bodyLimit: config.limits.bodyBytes,
+    // Unknown properties are refused, not silently dropped, and types are not coerced: bad input is an error.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     // false: genReqId always runs, so an incoming x-request-id is used only when it is well-formed.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -98,6 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
 
   await registerHealthRoutes(server, db, () => closing);
   await registerAuthRoutes(server, services);
+  await registerOpenApi(server);
+  await registerRest(server, services);
   await registerGraphql(server, services, config);
   return { server, services, generatedApiKey };
 }

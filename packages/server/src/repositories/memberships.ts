@@ -89,3 +89,59 @@ export async function pageGroupMembers(
     cursor: { addedAt: String(r.rel_added_at_text), userId: String(r.id) },
   }));
 }
+
+export interface MembershipFilter {
+  readonly addedAfter?: Date | undefined;
+  readonly addedBefore?: Date | undefined;
+  readonly userIds?: readonly string[] | undefined;
+}
+
+export interface MembershipListQuery {
+  /** Rows matching ANY of the filters are returned; none means all. */
+  readonly filters: readonly MembershipFilter[];
+  readonly order: 'ASC' | 'DESC';
+  readonly limit: number;
+  readonly offset: number;
+}
+
+function membershipFilterCondition(filters: readonly MembershipFilter[]) {
+  if (filters.length === 0) return sql`true`;
+  const each = filters.map((f) => {
+    const parts = [sql`true`];
+    if (f.addedAfter) parts.push(sql`rel.added_at >= ${f.addedAfter.toISOString()}::timestamptz`);
+    if (f.addedBefore) parts.push(sql`rel.added_at < ${f.addedBefore.toISOString()}::timestamptz`);
+    if (f.userIds) parts.push(sql`rel.user_id = any(${[...f.userIds]}::uuid[])`);
+    return sql`(${sql.join(parts, sql` and `)})`;
+  });
+  return sql`(${sql.join(each, sql` or `)})`;
+}
+
+/** Offset page of a group's memberships (user id and when added), in added order. */
+export async function listMemberships(
+  db: Db,
+  relation: GroupRelation,
+  tenantId: string,
+  groupId: string,
+  q: MembershipListQuery,
+): Promise<{ userId: string; addedAt: Date }[]> {
+  const dir = sql.raw(q.order === 'DESC' ? 'desc' : 'asc');
+  const { rows } = await sql<{ user_id: string; added_at: Date }>`
+    select rel.user_id, rel.added_at from ${table(relation)} rel
+    where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId} and ${membershipFilterCondition(q.filters)}
+    order by rel.added_at ${dir}, rel.user_id ${dir}
+    limit ${q.limit} offset ${q.offset}`.execute(db);
+  return rows.map((r) => ({ userId: r.user_id, addedAt: r.added_at }));
+}
+
+export async function countMemberships(
+  db: Db,
+  relation: GroupRelation,
+  tenantId: string,
+  groupId: string,
+  filters: readonly MembershipFilter[],
+): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from ${table(relation)} rel
+    where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId} and ${membershipFilterCondition(filters)}`.execute(db);
+  return rows[0]?.n ?? 0;
+}

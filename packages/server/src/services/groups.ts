@@ -193,6 +193,19 @@ export class GroupService {
     };
   }
 
+  /** Offset page of a group's participants with when each was added (REST `POST .../members`). */
+  async listMemberships(
+    ctx: RequestContext,
+    groupId: string,
+    q: memberships.MembershipListQuery,
+  ): Promise<{ data: { userId: string; addedAt: Date }[]; count: () => Promise<number> }> {
+    const group = await this.get(ctx, groupId, 'groupId');
+    if (q.limit > this.deps.config.limits.listMax) throw Errors.invalid('pagination.limit', `must be at most ${this.deps.config.limits.listMax}`);
+    for (const f of q.filters) if (f.userIds) v.list('filters.userIds', f.userIds, this.deps.config.limits.batchMax);
+    const data = await run(() => memberships.listMemberships(this.deps.db, 'members', group.tenantId, group.id, q));
+    return { data, count: () => run(() => memberships.countMemberships(this.deps.db, 'members', group.tenantId, group.id, q.filters)) };
+  }
+
   async types(names: readonly string[]): Promise<UserGroupType[]> {
     return run(() => repo.findUserGroupTypesByNames(this.deps.db, names));
   }

@@ -103,6 +103,36 @@ export class MembershipService {
     });
   }
 
+  /**
+   * Adds and removes participants in one transaction, all or nothing (REST `PATCH .../members`): an unknown
+   * user, a user of another tenant, or an id in both lists rejects the whole call as invalid input.
+   */
+  async applyParticipants(
+    ctx: RequestContext,
+    args: { group: GroupSelector; add: readonly string[]; remove: readonly string[]; addField: string; removeField: string },
+  ): Promise<{ added: string[]; removed: string[] }> {
+    const add = v.unique(args.add.map((id) => v.uuid(args.addField, id)));
+    const remove = v.unique(args.remove.map((id) => v.uuid(args.removeField, id)));
+    v.list(args.addField, add, this.deps.config.limits.batchMax);
+    v.list(args.removeField, remove, this.deps.config.limits.batchMax);
+    const removeSet = new Set(remove);
+    const both = add.find((id) => removeSet.has(id));
+    if (both) throw Errors.invalid(args.removeField, `user ${both} is in both ${args.addField} and ${args.removeField}`, { value: both });
+    const group = await this.groups.select(ctx, args.group);
+    await this.authorize(ctx, group, 'members');
+    return inTransaction(this.deps.db, async (tx) => {
+      const known = new Map((await usersRepo.findUserKeys(tx, { ids: [...add, ...remove] })).map((u) => [u.id, u]));
+      for (const [field, ids] of [[args.addField, add], [args.removeField, remove]] as const) {
+        const bad = ids.find((id) => known.get(id)?.tenantId !== group.tenantId);
+        // Unknown and other-tenant users read alike: the caller learns nothing about other tenants.
+        if (bad) throw Errors.invalid(field, `user ${bad} does not exist in this company`, { value: bad });
+      }
+      const added = await memberships.addToGroup(tx, 'members', group.tenantId, group.id, add);
+      const removed = await memberships.removeFromGroup(tx, 'members', group.tenantId, group.id, remove);
+      return { added, removed };
+    });
+  }
+
   /** Participants may be changed by the super-admin or by a manager of the group; managers by the super-admin only. */
   private async authorize(ctx: RequestContext, group: UserGroup, relation: GroupRelation): Promise<void> {
     if (ctx.actor.kind === 'superAdmin') return;

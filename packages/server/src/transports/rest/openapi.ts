@@ -1,0 +1,31 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * OpenAPI 3.1, generated from the REST route schemas (so the document cannot drift from what is validated),
+ * at `GET /openapi.json`, with an interactive reference at `GET /docs`.
+ */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Roster REST API',
+        version: '3.0.0',
+        description: 'User groups, members and roles of companies (tenants). Errors use the ErrorResponse body.',
+      },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The API key or a user token' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'User groups', description: "A company's user groups" },
+        { name: 'User group members', description: 'Who belongs to a group' },
+      ],
+    },
+    hideUntagged: true,
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,204 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, isAppError } from '../../errors.ts';
+import type { RequestContext, UserGroup } from '../../domain/types.ts';
+import type { Services } from '../../services/index.ts';
+import {
+  CompanyParams,
+  CreateUserGroupRequest,
+  GroupParams,
+  ListMembersRequest,
+  ListMembersResponse,
+  ListUserGroupsRequest,
+  ListUserGroupsResponse,
+  RoleUserGroup,
+  UpdateMembersRequest,
+  UpdateUserGroupRequest,
+  UserParams,
+  errorResponses,
+  sharedSchemas,
+} from './schemas.ts';
+
+// Writes by the super-admin key have no user behind them; REST reports them as this actor.
+const SUPER_ADMIN_REFERENCE = { id: '00000000-0000-0000-0000-000000000000', name: 'Roster super-admin' };
+const TAGS = { groups: ['User groups'], members: ['User group members'] };
+
+const iso = (d: Date) => ({ iso8601: d.toISOString() });
+const actorRef = (id: string | null) => (id ? { id } : SUPER_ADMIN_REFERENCE);
+
+function toRoleUserGroup(g: UserGroup) {
+  return {
+    id: g.id,
+    name: g.name,
+    description: g.description,
+    companyId: g.tenantId,
+    createdAt: iso(g.createdAt),
+    updatedAt: iso(g.updatedAt),
+    createdBy: actorRef(g.createdBy),
+    updatedBy: actorRef(g.updatedBy),
+    isUnmodifiable: g.isUnmodifiable,
+  };
+}
+
+/** Spotnana's error body: `{ debugIdentifier, errorMessages: [{ errorCode, message, errorParameters }] }`. */
+function errorBody(request: FastifyRequest, code: string, message: string, parameters: Record<string, unknown> = {}) {
+  const errorParameters = Object.entries(parameters)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => ({ name, value: typeof value === 'string' ? value : JSON.stringify(value) }));
+  return { debugIdentifier: request.id, errorMessages: [{ errorCode: code, message, errorParameters }] };
+}
+
+/**
+ * The REST API v3 (`/v3/...`). Routes only translate: they call the same services as GraphQL. The route schemas
+ * validate requests, shape responses (unknown fields are never serialised) and produce `/openapi.json`.
+ */
+export async function registerRest(app: FastifyInstance, services: Services): Promise<void> {
+  for (const schema of sharedSchemas) app.addSchema(schema);
+
+  await app.register(async (rest) => {
+    rest.addHook('onRequest', async (request) => {
+      request.actor = await services.auth.authenticate(request.headers);
+    });
+
+    rest.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+      if (isAppError(error)) {
+        return reply.code(error.status).send(errorBody(request, error.code, error.message, error.details));
+      }
+      if (error.validation) {
+        // Name the field as the caller wrote it: `pagination.limit`, `userIdsToAdd.0`, or a missing property.
+        const first = error.validation[0];
+        const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+        const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
+        const field = [path, missing].filter(Boolean).join('.') || error.validationContext || 'body';
+        return reply.code(400).send(errorBody(request, 'BAD_USER_INPUT', `${field}: ${first?.message ?? error.message}`, { field }));
+      }
+      if (error.statusCode === 413) return reply.code(413).send(errorBody(request, 'PAYLOAD_TOO_LARGE', error.message));
+      if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+        return reply.code(error.statusCode).send(errorBody(request, 'BAD_USER_INPUT', error.message));
+      }
+      request.log.error({ err: error }, 'unexpected error in REST handler');
+      return reply.code(500).send(errorBody(request, 'INTERNAL_SERVER_ERROR', `Internal error; quote request id ${request.id}`));
+    });
+
+    const ctx = (request: FastifyRequest): RequestContext => ({ actor: request.actor!, requestId: request.id });
+
+    /** The group, if it belongs to the company in the path; another company's group is simply not found. */
+    const groupOf = async (request: FastifyRequest, params: { companyId: string; groupId: string }) => {
+      const group = await services.groups.get(ctx(request), params.groupId, 'groupId');
+      if (group.tenantId !== params.companyId.toLowerCase()) throw new AppError('NOT_FOUND', `UserGroup not found (groupId = "${params.groupId}")`, { field: 'groupId' });
+      return group;
+    };
+
+    rest.post<{ Params: { companyId: string }; Body: CreateUserGroupRequest }>(
+      '/v3/companies/:companyId/user-groups',
+      { schema: { tags: TAGS.groups, summary: 'Create a user group', params: CompanyParams, body: CreateUserGroupRequest, response: { 200: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] }, ...errorResponses } } },
+      async (request) => {
+        const reference = `rest-${crypto.randomUUID()}`;
+        const group = await services.groups.create(ctx(request), { ...request.body, reference, tenantId: request.params.companyId });
+        return { id: group.id };
+      },
+    );
+
+    rest.post<{ Params: { companyId: string }; Body: ListUserGroupsRequest }>(
+      '/v3/companies/:companyId/user-groups/list',
+      { schema: { tags: TAGS.groups, summary: "List a company's user groups", params: CompanyParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
+      async (request) => {
+        const company = await services.tenants.get(ctx(request), request.params.companyId);
+        return listGroups(request, { tenantId: { equalTo: company.id } });
+      },
+    );
+
+    rest.post<{ Params: { userId: string }; Body: ListUserGroupsRequest }>(
+      '/v3/users/:userId/user-groups',
+      { schema: { tags: TAGS.groups, summary: 'List the user groups a user is a member of', params: UserParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
+      async (request) => {
+        const user = await services.users.get(ctx(request), request.params.userId, 'userId');
+        return listGroups(request, { userId: { equalTo: user.id }, tenantId: { equalTo: user.tenantId } });
+      },
+    );
+
+    async function listGroups(request: FastifyRequest<{ Body: ListUserGroupsRequest }>, scope: { tenantId?: { equalTo: string }; userId?: { equalTo: string } }) {
+      const body = request.body;
+      const ids = body.filters?.flatMap((f) => f.userGroupIds);
+      const page = await services.groups.list(ctx(request), {
+        filter: { ...scope, ...(ids ? { id: { valueIn: ids } } : {}) },
+        search: body.searchText ? { key: 'name', value: body.searchText } : null,
+        order: { sort: body.sortParams?.sortBy === 'NAME' ? 'name' : 'createdAt', order: body.sortParams?.sortOrder ?? 'ASC' },
+        limit: body.pagination.limit,
+        offset: body.pagination.offset,
+      });
+      return { userGroups: page.data.map(toRoleUserGroup), pagination: { totalNumResults: await page.count() } };
+    }
+
+    rest.get<{ Params: GroupParams }>(
+      '/v3/companies/:companyId/user-groups/:groupId',
+      { schema: { tags: TAGS.groups, summary: 'Read a user group', params: GroupParams, response: { 200: RoleUserGroup, ...errorResponses } } },
+      async (request) => toRoleUserGroup(await groupOf(request, request.params)),
+    );
+
+    rest.patch<{ Params: GroupParams; Body: { name?: string; description?: string } }>(
+      '/v3/companies/:companyId/user-groups/:groupId',
+      { schema: { tags: TAGS.groups, summary: "Change a group's name or description (not of platform groups)", params: GroupParams, body: UpdateUserGroupRequest, response: { 200: RoleUserGroup, ...errorResponses } } },
+      async (request) => {
+        const group = await groupOf(request, request.params);
+        return toRoleUserGroup(await services.groups.update(ctx(request), group.id, request.body));
+      },
+    );
+
+    rest.delete<{ Params: GroupParams }>(
+      '/v3/companies/:companyId/user-groups/:groupId',
+      { schema: { tags: TAGS.groups, summary: 'Delete a user group (not a platform group)', params: GroupParams, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
+      async (request) => {
+        const group = await groupOf(request, request.params);
+        await services.groups.delete(ctx(request), group.id);
+        return {};
+      },
+    );
+
+    rest.post<{ Params: GroupParams; Body: ListMembersRequest }>(
+      '/v3/companies/:companyId/user-groups/:groupId/members',
+      { schema: { tags: TAGS.members, summary: "List a group's members with when each was added", params: GroupParams, body: ListMembersRequest, response: { 200: ListMembersResponse, ...errorResponses } } },
+      async (request) => {
+        const group = await groupOf(request, request.params);
+        const body = request.body;
+        const date = (field: string, v: { iso8601: string } | undefined) => {
+          if (!v) return undefined;
+          const d = new Date(v.iso8601);
+          if (Number.isNaN(d.getTime())) throw new AppError('BAD_USER_INPUT', `${field}: must be an ISO-8601 date-time`, { field });
+          return d;
+        };
+        const page = await services.groups.listMemberships(ctx(request), group.id, {
+          filters: (body.filters ?? []).map((f, i) => ({
+            addedAfter: date(`filters.${i}.addedAfter`, f.addedAfter),
+            addedBefore: date(`filters.${i}.addedBefore`, f.addedBefore),
+            userIds: f.userIds,
+          })),
+          order: body.sortParams?.sortOrder ?? 'ASC',
+          limit: body.pagination.limit,
+          offset: body.pagination.offset,
+        });
+        return {
+          members: page.data.map((m) => ({ userId: m.userId, addedAt: iso(m.addedAt) })),
+          pagination: { totalNumResults: await page.count() },
+        };
+      },
+    );
+
+    rest.patch<{ Params: GroupParams; Body: UpdateMembersRequest }>(
+      '/v3/companies/:companyId/user-groups/:groupId/members',
+      { schema: { tags: TAGS.members, summary: 'Add and remove members, all or nothing', params: GroupParams, body: UpdateMembersRequest, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
+      async (request, reply: FastifyReply) => {
+        const group = await groupOf(request, request.params);
+        const body = request.body;
+        const removeField = body.userIdsToDelete && !body.userIdsToRemove ? 'userIdsToDelete' : 'userIdsToRemove';
+        await services.memberships.applyParticipants(ctx(request), {
+          group: { id: group.id },
+          add: body.userIdsToAdd ?? [],
+          remove: [...(body.userIdsToRemove ?? []), ...(body.userIdsToDelete ?? [])],
+          addField: 'userIdsToAdd',
+          removeField,
+        });
+        return reply.code(200).send({});
+      },
+    );
+  });
+}

@@ -1,0 +1,143 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** JSON schemas of the REST API (Spotnana's Access Management v3 shapes); they validate and document it. */
+
+export const Uuid = Type.String({ format: 'uuid', description: 'A UUID' });
+
+export const ErrorResponse = Type.Object(
+  {
+    debugIdentifier: Type.String({ description: 'The request id; quote it when reporting a problem' }),
+    errorMessages: Type.Array(
+      Type.Object({
+        errorCode: Type.String({ description: 'Stable machine code, e.g. BAD_USER_INPUT, NOT_FOUND' }),
+        message: Type.String(),
+        errorParameters: Type.Array(Type.Object({ name: Type.String(), value: Type.String() })),
+      }),
+    ),
+  },
+  { $id: 'ErrorResponse' },
+);
+
+export const DateTimeOffset = Type.Object({ iso8601: Type.String({ description: 'ISO-8601 date-time' }) }, { $id: 'DateTimeOffset' });
+export const Reference = Type.Object({ id: Uuid, name: Type.Optional(Type.String()) }, { $id: 'Reference' });
+
+export const RoleUserGroup = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    companyId: Uuid,
+    createdAt: Type.Ref(DateTimeOffset),
+    updatedAt: Type.Ref(DateTimeOffset),
+    createdBy: Type.Ref(Reference),
+    updatedBy: Type.Ref(Reference),
+    isUnmodifiable: Type.Boolean({ description: 'Platform group: name, description and roles cannot change; members can' }),
+  },
+  { $id: 'RoleUserGroup' },
+);
+
+export const PaginationRequest = Type.Object(
+  {
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  },
+  { $id: 'OffsetBasedPaginationRequestParams', additionalProperties: false },
+);
+export const PaginationResponse = Type.Object({ totalNumResults: Type.Integer() }, { $id: 'OffsetBasedPaginationResponseParams' });
+
+const SortOrder = Type.Union([Type.Literal('ASC'), Type.Literal('DESC')], { default: 'ASC' });
+
+export const ListUserGroupsRequest = Type.Object(
+  {
+    searchText: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the name' })),
+    pagination: Type.Ref(PaginationRequest),
+    sortParams: Type.Optional(
+      Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false }),
+    ),
+    filters: Type.Optional(
+      Type.Array(Type.Object({ userGroupIds: Type.Array(Uuid, { maxItems: 1000 }) }, { additionalProperties: false }), {
+        maxItems: 100,
+        description: 'Groups matching ANY filter are returned',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListUserGroupsRequest = Static<typeof ListUserGroupsRequest>;
+
+export const ListUserGroupsResponse = Type.Object({
+  userGroups: Type.Array(Type.Ref(RoleUserGroup)),
+  pagination: Type.Ref(PaginationResponse),
+});
+
+export const ListMembersRequest = Type.Object(
+  {
+    pagination: Type.Ref(PaginationRequest),
+    sortParams: Type.Optional(Type.Object({ sortBy: Type.Literal('ADDED_AT'), sortOrder: SortOrder }, { additionalProperties: false })),
+    filters: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            addedAfter: Type.Optional(Type.Ref(DateTimeOffset)),
+            addedBefore: Type.Optional(Type.Ref(DateTimeOffset)),
+            userIds: Type.Optional(Type.Array(Uuid, { maxItems: 10000 })),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100, description: 'Members matching ANY filter are returned; addedAfter is inclusive, addedBefore exclusive' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListMembersRequest = Static<typeof ListMembersRequest>;
+
+export const ListMembersResponse = Type.Object({
+  members: Type.Array(Type.Object({ userId: Uuid, addedAt: Type.Ref(DateTimeOffset) })),
+  pagination: Type.Ref(PaginationResponse),
+});
+
+export const UpdateMembersRequest = Type.Object(
+  {
+    userIdsToAdd: Type.Optional(Type.Array(Uuid)),
+    userIdsToRemove: Type.Optional(Type.Array(Uuid)),
+    userIdsToDelete: Type.Optional(Type.Array(Uuid, { description: 'Alias of userIdsToRemove' })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateMembersRequest = Static<typeof UpdateMembersRequest>;
+
+export const CreateUserGroupRequest = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    description: Type.String({ maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateUserGroupRequest = Static<typeof CreateUserGroupRequest>;
+
+export const UpdateUserGroupRequest = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateUserGroupRequest = Static<typeof UpdateUserGroupRequest>;
+
+export const CompanyParams = Type.Object({ companyId: Uuid });
+export const GroupParams = Type.Object({ companyId: Uuid, groupId: Uuid });
+export const UserParams = Type.Object({ userId: Uuid });
+export type GroupParams = Static<typeof GroupParams>;
+
+export const sharedSchemas = [ErrorResponse, DateTimeOffset, Reference, RoleUserGroup, PaginationRequest, PaginationResponse];
+
+/** Every route documents the same error responses. */
+export const errorResponses = {
+  400: Type.Ref(ErrorResponse),
+  401: Type.Ref(ErrorResponse),
+  403: Type.Ref(ErrorResponse),
+  404: Type.Ref(ErrorResponse),
+  409: Type.Ref(ErrorResponse),
+  413: Type.Ref(ErrorResponse),
+};
