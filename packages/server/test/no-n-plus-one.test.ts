@@ -8,7 +8,7 @@ import { startServer, type TestServer } from './helpers/server.ts';
 import { addManagers, addMembers, createGroup, createTenant, createUsers, gqlOk, unique, type CreatedUser } from './helpers/roster.ts';
 
 const GROUPS = `query($t: ID!) {
-  userGroups(filter: { tenantId: { equalTo: $t } }, limit: 50) {
+  userGroups(filter: { tenantId: { equalTo: $t }, type: { notEqualTo: "platform" } }, limit: 50) {
     data {
       id
       users { data { id } totalCount }

@@ -55,7 +55,8 @@ describe('REST v3 user groups', () => {
   after(() => server.close());
 
   it('walks through seed 004: list groups, read one, list members, add a user, list the user’s groups', async () => {
-    for (const name of ['Company Admins', 'Travel Arrangers', 'Finance']) {
+    // 'Company Admins' is the platform group every company starts with.
+    for (const name of ['Travel Arrangers', 'Finance']) {
       const created = await call<{ id: string }>('POST', `/v3/companies/${companyA}/user-groups`, { name, description: `Group ${name}` });
       assert.equal(created.status, 200);
     }
@@ -75,7 +76,7 @@ describe('REST v3 user groups', () => {
     const group = await call<{ id: string; name: string; description: string; isUnmodifiable: boolean; createdBy: { id: string } }>('GET', `/v3/companies/${companyA}/user-groups/${groupId}`);
     assert.equal(group.status, 200);
     assert.equal(group.body.name, 'Company Admins');
-    assert.equal(group.body.isUnmodifiable, false);
+    assert.equal(group.body.isUnmodifiable, true);
 
     const before = await call<{ members: unknown[]; pagination: { totalNumResults: number } }>('POST', `/v3/companies/${companyA}/user-groups/${groupId}/members`, { pagination: { offset: 0, limit: 100 } });
     assert.deepEqual(before.body, { members: [], pagination: { totalNumResults: 0 } });
@@ -87,6 +88,12 @@ describe('REST v3 user groups', () => {
     );
     assert.equal(members.body.pagination.totalNumResults, 1);
     assert.equal(members.body.members[0]!.userId, alice);
+
+    // The roles the new member will inherit.
+    const roles = await call<{ roles: { role: { name: string; isPlatformRole: boolean; permissions: { permission: string }[] } }[] }>('POST', `/v3/companies/${companyA}/user-groups/${groupId}/roles`, {});
+    assert.equal(roles.status, 200, JSON.stringify(roles.body));
+    assert.equal(roles.body.roles[0]?.role.isPlatformRole, true);
+    assert.ok(roles.body.roles[0]?.role.permissions.some((p) => p.permission === 'ACCESS_MANAGEMENT'));
 
     const mine = await call<{ userGroups: { id: string }[] }>('POST', `/v3/users/${alice}/user-groups`, { pagination: { offset: 0, limit: 100 } });
     assert.deepEqual(mine.body.userGroups.map((g) => g.id), [groupId]);

@@ -118,7 +118,7 @@ describe('tenant isolation', () => {
     assert.equal(users.users.totalCount, usersB.length);
     const groups = await gqlOk<{ userGroups: { data: { id: string }[] } }>(
       server,
-      `{ userGroups(filter: { tenantId: { equalTo: "${tenantA}" } }) { data { id } } }`,
+      `{ userGroups(filter: { tenantId: { equalTo: "${tenantA}" }, type: { notEqualTo: "platform" } }) { data { id } } }`,
     );
     assert.deepEqual(groups.userGroups.data.map((g) => g.id), [groupA.id]);
   });

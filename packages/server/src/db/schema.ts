@@ -71,14 +71,21 @@ export interface RolesTable {
   description: string | null;
   reference: string | null;
   is_system_managed: Generated<boolean>;
+  permissions: ColumnType<PermissionGrant[], string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface PermissionGrant {
+  permission: string;
+  actions: string[];
 }
 
 export interface UserRolesTable {
   tenant_id: string;
   user_id: string;
   role_id: string;
+  scope: ColumnType<RoleScope, string | undefined, string>;
   created_at: Timestamp;
 }
 
@@ -86,7 +93,13 @@ export interface GroupRolesTable {
   tenant_id: string;
   group_id: string;
   role_id: string;
+  scope: ColumnType<RoleScope, string | undefined, string>;
   created_at: Timestamp;
+}
+
+/** Where a role applies: no audiences means the whole company. */
+export interface RoleScope {
+  audiences: { predicates: unknown[] }[];
 }
 
 export interface ApiKeysTable {

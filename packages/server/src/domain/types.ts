@@ -60,8 +60,27 @@ export interface Role {
   description: string | null;
   reference: string | null;
   isSystemManaged: boolean;
+  /** What the role allows: a resource and its actions, e.g. ACCESS_MANAGEMENT: [READ, WRITE]. */
+  permissions: PermissionGrant[];
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface PermissionGrant {
+  permission: string;
+  actions: string[];
+}
+
+/** Where a role assignment applies; no audiences means the whole company. */
+export interface RoleScope {
+  audiences: { predicates: unknown[] }[];
+}
+
+/** One permission a user holds, and every assignment it comes from. */
+export interface EffectivePermission {
+  permission: string;
+  actions: string[];
+  sources: { roleId: string; roleName: string; via: 'direct' | 'group'; groupId: string | null; groupName: string | null; actions: string[] }[];
 }
 
 /** Who is calling. The super-admin key may do everything; a user token acts as one user of one tenant. */

@@ -72,6 +72,7 @@ export function toRole(r: Row): Role {
     description: str(r.description),
     reference: str(r.reference),
     isSystemManaged: Boolean(r.is_system_managed),
+    permissions: (r.permissions ?? []) as Role['permissions'],
     createdAt: date(r.created_at),
     updatedAt: date(r.updated_at),
   };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Role, RoleFilter, RoleSort, SortOrder } from '../domain/types.ts';
+import type { PermissionGrant, Role, RoleFilter, RoleScope, RoleSort, SortOrder } from '../domain/types.ts';
 import { toRole } from './mappers.ts';
 import { and, booleanConditions, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 import { groupRows } from './users.ts';
@@ -98,7 +98,7 @@ export async function findRolesByKeys(db: Db, tenantId: string, keys: readonly s
 
 export async function insertRole(
   db: Db,
-  role: { id: string; tenantId: string | null; key: string; name: string; description: string | null; reference: string | null; isSystemManaged: boolean },
+  role: { id: string; tenantId: string | null; key: string; name: string; description: string | null; reference: string | null; isSystemManaged: boolean; permissions: PermissionGrant[] },
 ): Promise<Role> {
   const row = await db
     .insertInto('roles')
@@ -110,6 +110,7 @@ export async function insertRole(
       description: role.description,
       reference: role.reference,
       is_system_managed: role.isSystemManaged,
+      permissions: JSON.stringify(role.permissions),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -124,4 +125,64 @@ export async function assignRolesToUser(db: Db, tenantId: string, userId: string
 
 export async function unassignRolesFromUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
   await sql`delete from user_roles where tenant_id = ${tenantId} and user_id = ${userId} and role_id = any(${[...roleIds]}::uuid[])`.execute(db);
+}
+
+export interface GroupRoleRow {
+  role: Role;
+  scope: RoleScope;
+}
+
+export async function listGroupRoles(db: Db, tenantId: string, groupId: string): Promise<GroupRoleRow[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select r.*, gr.scope as assignment_scope from group_roles gr join roles r on r.id = gr.role_id
+    where gr.tenant_id = ${tenantId} and gr.group_id = ${groupId}
+    order by r.name, r.id`.execute(db);
+  return rows.map((row) => ({ role: toRole(row), scope: row.assignment_scope as RoleScope }));
+}
+
+/** Assigns roles to a group (a repeated assignment takes the new scope). */
+export async function addGroupRoles(db: Db, tenantId: string, groupId: string, assignments: readonly { roleId: string; scope: RoleScope }[]): Promise<void> {
+  if (assignments.length === 0) return;
+  await sql`insert into group_roles (tenant_id, group_id, role_id, scope)
+            select ${tenantId}::uuid, ${groupId}::uuid, a.role_id, a.scope
+            from unnest(${assignments.map((a) => a.roleId)}::uuid[], ${assignments.map((a) => JSON.stringify(a.scope))}::jsonb[]) as a(role_id, scope)
+            on conflict (tenant_id, group_id, role_id) do update set scope = excluded.scope`.execute(db);
+}
+
+export async function removeGroupRoles(db: Db, tenantId: string, groupId: string, roleIds: readonly string[]): Promise<void> {
+  if (roleIds.length === 0) return;
+  await sql`delete from group_roles where tenant_id = ${tenantId} and group_id = ${groupId} and role_id = any(${[...roleIds]}::uuid[])`.execute(db);
+}
+
+export interface GrantRow {
+  roleId: string;
+  roleName: string;
+  permissions: PermissionGrant[];
+  via: 'direct' | 'group';
+  groupId: string | null;
+  groupName: string | null;
+}
+
+/** Every role a user holds, directly or through any of its groups, with where it comes from: one statement. */
+export async function userGrants(db: Db, tenantId: string, userId: string): Promise<GrantRow[]> {
+  const { rows } = await sql<{ role_id: string; role_name: string; permissions: PermissionGrant[]; via: 'direct' | 'group'; group_id: string | null; group_name: string | null }>`
+    select r.id as role_id, r.name as role_name, r.permissions, 'direct' as via, null::uuid as group_id, null as group_name
+    from user_roles ur join roles r on r.id = ur.role_id
+    where ur.tenant_id = ${tenantId} and ur.user_id = ${userId}
+    union all
+    select r.id, r.name, r.permissions, 'group', g.id, g.name
+    from user_group_members m
+    join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
+    join group_roles gr on gr.tenant_id = m.tenant_id and gr.group_id = m.group_id
+    join roles r on r.id = gr.role_id
+    where m.tenant_id = ${tenantId} and m.user_id = ${userId}
+    order by 2, 5 nulls first`.execute(db);
+  return rows.map((r) => ({ roleId: r.role_id, roleName: r.role_name, permissions: r.permissions, via: r.via, groupId: r.group_id, groupName: r.group_name }));
+}
+
+/** Platform roles and the tenant's own roles, by id. */
+export async function findRolesVisibleToTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<Role[]> {
+  const { rows } = await sql<Record<string, unknown>>`
+    select * from roles where id = any(${[...ids]}::uuid[]) and (tenant_id is null or tenant_id = ${tenantId})`.execute(db);
+  return rows.map(toRole);
 }

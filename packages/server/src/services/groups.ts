@@ -12,6 +12,7 @@ import { paging } from './lists.ts';
 import { actorTenant, requireSuperAdmin, visibleToActor } from './policy.ts';
 import type { TenantService } from './tenants.ts';
 import type { UserService } from './users.ts';
+import type { AccessService } from './access.ts';
 import * as v from './validate.ts';
 
 export interface UserGroupInput {
@@ -42,6 +43,7 @@ export class GroupService {
     private readonly deps: ServiceDeps,
     private readonly tenants: TenantService,
     private readonly users: UserService,
+    private readonly access: AccessService,
   ) {}
 
   private validate(input: UserGroupInput, prefix: string): repo.UserGroupWrite {
@@ -108,7 +110,9 @@ export class GroupService {
       const related =
         (await run(() => memberships.isInGroup(this.deps.db, 'members', tenantId, group.id, userId))) ||
         (await run(() => memberships.isInGroup(this.deps.db, 'managers', tenantId, group.id, userId)));
-      if (!related) throw Errors.forbidden('A user token may read only the groups it belongs to or manages');
+      if (!related && !(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
+        throw Errors.forbidden('Reading this group needs ACCESS_MANAGEMENT: READ, or membership or management of it');
+      }
     }
     return group;
   }
@@ -133,7 +137,9 @@ export class GroupService {
   }
 
   async list(ctx: RequestContext, args: UserGroupListArgs): Promise<Page<UserGroup>> {
-    const q = this.query(ctx, args);
+    let q = this.query(ctx, args);
+    // With ACCESS_MANAGEMENT: READ a user token sees every group of its company, not just its own.
+    if (ctx.actor.kind === 'user' && (await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) q = { ...q, visibleTo: undefined };
     const data = await run(() => repo.listUserGroups(this.deps.db, q));
     return { data, count: () => run(() => repo.countUserGroups(this.deps.db, q)) };
   }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { AccessService } from './access.ts';
 import { AuthService } from './auth.ts';
 import { makeServiceDeps } from './deps.ts';
 import { GroupService } from './groups.ts';
@@ -10,6 +11,7 @@ import { UserService } from './users.ts';
 
 export interface Services {
   readonly auth: AuthService;
+  readonly access: AccessService;
   readonly tenants: TenantService;
   readonly users: UserService;
   readonly groups: GroupService;
@@ -21,10 +23,11 @@ export interface Services {
 export function buildServices(db: Db, config: Config): Services {
   const deps = makeServiceDeps(db, config);
   const auth = new AuthService(deps);
+  const access = new AccessService(deps);
   const tenants = new TenantService(deps);
   const users = new UserService(deps, tenants);
-  const groups = new GroupService(deps, tenants, users);
-  const memberships = new MembershipService(deps, groups);
-  const roles = new RoleService(deps, tenants, users);
-  return { auth, tenants, users, groups, memberships, roles };
+  const groups = new GroupService(deps, tenants, users, access);
+  const memberships = new MembershipService(deps, groups, access);
+  const roles = new RoleService(deps, tenants, users, groups, access);
+  return { auth, access, tenants, users, groups, memberships, roles };
 }

@@ -6,6 +6,7 @@ import * as usersRepo from '../repositories/users.ts';
 import type { GroupRelation, UserKey } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { GroupSelector, GroupService } from './groups.ts';
+import type { AccessService } from './access.ts';
 import * as v from './validate.ts';
 
 /** Users named by id and/or by reference (references are looked up in the group's tenant). */
@@ -43,6 +44,7 @@ export class MembershipService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly groups: GroupService,
+    private readonly access: AccessService,
   ) {}
 
   /**
@@ -138,7 +140,9 @@ export class MembershipService {
     if (ctx.actor.kind === 'superAdmin') return;
     if (relation === 'managers') throw Errors.forbidden('Only the super-admin may change the managers of a group');
     const isManager = await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId));
-    if (!isManager) throw Errors.forbidden("Only the group's managers may change its participants");
+    if (!isManager && !(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
+      throw Errors.forbidden("Changing a group's participants needs ACCESS_MANAGEMENT: WRITE, or being the group's manager");
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { Errors } from '../errors.ts';
 import { inTransaction, run } from '../db/transaction.ts';
-import type { NestedQuery, Page, RequestContext, Role, RoleListArgs, RoleSort } from '../domain/types.ts';
+import type { EffectivePermission, NestedQuery, Page, PermissionGrant, RoleScope, RequestContext, Role, RoleListArgs, RoleSort } from '../domain/types.ts';
 import * as repo from '../repositories/roles.ts';
 import * as usersRepo from '../repositories/users.ts';
 import type { RoleHolder, RoleQuery } from '../repositories/roles.ts';
@@ -9,6 +9,8 @@ import { paging } from './lists.ts';
 import { actorTenant, requireSuperAdmin } from './policy.ts';
 import type { TenantService } from './tenants.ts';
 import type { UserService } from './users.ts';
+import type { GroupService } from './groups.ts';
+import { ACTIONS, PERMISSIONS, type AccessService } from './access.ts';
 import * as v from './validate.ts';
 
 const ROLE_SORTS: readonly RoleSort[] = ['createdAt', 'description', 'id', 'isSystemManaged', 'key', 'name', 'updatedAt'];
@@ -20,6 +22,7 @@ export interface RoleInput {
   description?: string | null;
   reference?: string | null;
   tenantId?: string | null;
+  permissions?: readonly PermissionGrant[] | null;
 }
 
 export class RoleService {
@@ -27,6 +30,8 @@ export class RoleService {
     private readonly deps: ServiceDeps,
     private readonly tenants: TenantService,
     private readonly users: UserService,
+    private readonly groups: GroupService,
+    private readonly access: AccessService,
   ) {}
 
   query(ctx: RequestContext, args: RoleListArgs): RoleQuery {
@@ -64,8 +69,9 @@ export class RoleService {
     const description = input.description == null ? null : v.text('role.description', input.description, { max: 1000 });
     const reference = input.reference == null ? null : v.text('role.reference', input.reference, { min: 1, max: 255 });
     const tenantId = input.tenantId == null ? null : (await this.tenants.resolve(ctx, input.tenantId, 'role.tenantId')).id;
+    const permissions = validatePermissions(input.permissions ?? [], 'role.permissions');
     return inTransaction(this.deps.db, (tx) =>
-      repo.insertRole(tx, { id: this.deps.newId(), tenantId, key, name, description, reference, isSystemManaged: false }),
+      repo.insertRole(tx, { id: this.deps.newId(), tenantId, key, name, description, reference, isSystemManaged: false, permissions }),
     );
   }
 
@@ -89,6 +95,86 @@ export class RoleService {
     });
   }
 
+  /** The roles assigned to a group, each with its scope. */
+  async groupRoles(ctx: RequestContext, groupId: string): Promise<repo.GroupRoleRow[]> {
+    const group = await this.groups.get(ctx, groupId, 'groupId');
+    return run(() => repo.listGroupRoles(this.deps.db, group.tenantId, group.id));
+  }
+
+  /**
+   * Adds (or re-scopes) and removes a group's roles in one transaction. Platform groups refuse; roles must be
+   * platform roles or the group's company's own; the caller needs ACCESS_MANAGEMENT: WRITE.
+   */
+  async changeGroupRoles(
+    ctx: RequestContext,
+    groupId: string,
+    change: { add: readonly { roleId: string; scope?: RoleScope | null }[]; remove: readonly string[] },
+  ): Promise<repo.GroupRoleRow[]> {
+    const group = await this.groups.get(ctx, groupId, 'groupId');
+    if (!(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
+      throw Errors.forbidden("Changing a group's roles needs ACCESS_MANAGEMENT: WRITE");
+    }
+    if (group.isUnmodifiable) throw Errors.unmodifiable('roles');
+    const add = change.add.map((a, i) => ({ roleId: v.uuid(`rolesToAdd.${i}.roleId`, a.roleId), scope: validateScope(a.scope, `rolesToAdd.${i}.scope`) }));
+    const remove = change.remove.map((id, i) => v.uuid(`rolesToDelete.${i}.roleId`, id));
+    v.list('rolesToAdd', add, 1000);
+    v.list('rolesToDelete', remove, 1000);
+    const removeSet = new Set(remove);
+    const both = add.find((a) => removeSet.has(a.roleId));
+    if (both) throw Errors.invalid('rolesToDelete', `role ${both.roleId} is in both rolesToAdd and rolesToDelete`);
+    return inTransaction(this.deps.db, async (tx) => {
+      const visible = new Set((await repo.findRolesVisibleToTenant(tx, group.tenantId, add.map((a) => a.roleId))).map((r) => r.id));
+      const unknown = add.find((a) => !visible.has(a.roleId));
+      if (unknown) throw Errors.invalid('rolesToAdd', `role ${unknown.roleId} does not exist for this company`, { value: unknown.roleId });
+      await repo.addGroupRoles(tx, group.tenantId, group.id, add);
+      await repo.removeGroupRoles(tx, group.tenantId, group.id, remove);
+      return repo.listGroupRoles(tx, group.tenantId, group.id);
+    });
+  }
+
+  /** A user's effective permissions with their sources. A user may read its own; others need ACCESS_MANAGEMENT: READ. */
+  async effectivePermissions(ctx: RequestContext, userId: string): Promise<EffectivePermission[]> {
+    v.uuid('userId', userId);
+    const self = ctx.actor.kind === 'user' && ctx.actor.userId === userId.toLowerCase();
+    const user = self ? await this.users.get(ctx, userId, 'userId') : await this.users.get({ ...ctx, actor: { kind: 'superAdmin' } }, userId, 'userId').catch(() => undefined);
+    // Another tenant's user is simply not found.
+    if (!user || (ctx.actor.kind === 'user' && ctx.actor.tenantId !== user.tenantId)) throw Errors.notFound('User', 'userId', userId);
+    if (!self && !(await this.access.allows(ctx, user.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
+      throw Errors.forbidden("Reading another user's permissions needs ACCESS_MANAGEMENT: READ");
+    }
+    return this.access.effective(user.tenantId, user.id);
+  }
+
+  /** The roles a company can assign: the platform roles and its own (REST `POST /v3/companies/{id}/roles`). */
+  async listForCompany(
+    ctx: RequestContext,
+    tenantId: string,
+    q: { searchText?: string | undefined; roleIds?: string[] | undefined; providedBy?: ('PLATFORM' | 'COMPANY')[] | undefined; sort: 'name' | 'createdAt'; order: 'ASC' | 'DESC'; limit: number; offset: number },
+  ): Promise<Page<Role>> {
+    if (!(await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'READ'))) throw Errors.forbidden("Listing a company's roles needs ACCESS_MANAGEMENT: READ");
+    const providers = new Set(q.providedBy ?? []);
+    const filter: RoleListArgs['filter'] = {
+      ...(q.roleIds && q.roleIds.length > 0 ? { id: { valueIn: q.roleIds } } : {}),
+      ...(providers.size === 1 ? { tenantId: { equalTo: providers.has('PLATFORM') ? null : tenantId } } : {}),
+    };
+    const query: RoleQuery = {
+      filter: filter ?? {},
+      tenantIds: [tenantId],
+      search: q.searchText ? { key: 'name', value: q.searchText } : undefined,
+      sort: q.sort,
+      order: q.order,
+      limit: q.limit,
+      offset: q.offset,
+    };
+    const data = await run(() => repo.listRoles(this.deps.db, query));
+    return { data, count: () => run(() => repo.countRoles(this.deps.db, query)) };
+  }
+
+  /** The permission catalog. */
+  permissionCatalog(): readonly { name: string; description: string }[] {
+    return PERMISSIONS;
+  }
+
   /** Roles assigned directly to each of many users or groups, one statement per level. */
   rolesOf(ctx: RequestContext, holder: RoleHolder, args: RoleListArgs): NestedQuery<Role> {
     const q = this.query(ctx, args);
@@ -107,4 +193,26 @@ export class RoleService {
     requireSuperAdmin(ctx, 'count role holders');
     return run(() => usersRepo.countUsersOfRoles(this.deps.db, roleIds));
   }
+}
+
+const PERMISSION_NAMES = new Set<string>(PERMISSIONS.map((p) => p.name));
+const ACTION_NAMES = new Set<string>(ACTIONS);
+
+function validatePermissions(grants: readonly PermissionGrant[], field: string): PermissionGrant[] {
+  v.list(field, grants, 100);
+  return grants.map((g, i) => {
+    if (!PERMISSION_NAMES.has(g.permission)) throw Errors.invalid(`${field}.${i}.permission`, `must be one of ${[...PERMISSION_NAMES].join(', ')}`);
+    v.list(`${field}.${i}.actions`, g.actions, ACTION_NAMES.size);
+    for (const a of g.actions) if (!ACTION_NAMES.has(a)) throw Errors.invalid(`${field}.${i}.actions`, `must be among ${[...ACTION_NAMES].join(', ')}`);
+    return { permission: g.permission, actions: [...new Set(g.actions)] };
+  });
+}
+
+/** A scope is `{ audiences: [{ predicates: [...] }] }`; none or an empty list means the whole company. */
+function validateScope(scope: RoleScope | null | undefined, field: string): RoleScope {
+  if (scope == null) return { audiences: [] };
+  if (!Array.isArray(scope.audiences)) throw Errors.invalid(`${field}.audiences`, 'must be a list');
+  v.list(`${field}.audiences`, scope.audiences, 100);
+  if (JSON.stringify(scope).length > 16 * 1024) throw Errors.invalid(field, 'must be at most 16 KiB as JSON');
+  return { audiences: scope.audiences.map((a) => ({ predicates: Array.isArray(a?.predicates) ? a.predicates : [] })) };
 }

@@ -1,5 +1,7 @@
 import { Errors } from '../errors.ts';
-import { inTransaction, run } from '../db/transaction.ts';
+import { inTransaction, run, type Tx } from '../db/transaction.ts';
+import * as groupsRepo from '../repositories/groups.ts';
+import * as rolesRepo from '../repositories/roles.ts';
 import type { Page, RequestContext, Tenant, TenantListArgs } from '../domain/types.ts';
 import * as repo from '../repositories/tenants.ts';
 import * as usersRepo from '../repositories/users.ts';
@@ -7,6 +9,16 @@ import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
 import { actorTenant, requireSuperAdmin } from './policy.ts';
 import * as v from './validate.ts';
+
+const PLATFORM_GROUP_TYPE_ID = '00000000-0000-7000-8000-0000000000a1';
+const PLATFORM_GROUPS = [
+  {
+    reference: 'platform:company-admins',
+    name: 'Company Admins',
+    description: "Administrators of the company: every permission over its users, groups and roles.",
+    roleIds: ['00000000-0000-7000-8000-000000000001'],
+  },
+];
 
 export interface TenantInput {
   name?: string | null;
@@ -20,8 +32,35 @@ export class TenantService {
 
   /** The tenant that users and groups created without `tenantId` belong to; created at first start. */
   async defaultTenant(): Promise<Tenant> {
-    this.#defaultTenant ??= await run(() => repo.ensureDefaultTenant(this.deps.db, this.deps.newId()));
+    this.#defaultTenant ??= await inTransaction(this.deps.db, async (tx) => {
+      const tenant = await repo.ensureDefaultTenant(tx, this.deps.newId());
+      await this.createPlatformGroups(tx, tenant.id);
+      return tenant;
+    });
     return this.#defaultTenant;
+  }
+
+  /**
+   * Every company starts with its platform groups: "Company Admins", holding the company-admin role. Their name,
+   * description and roles cannot change (isUnmodifiable); their members can. Idempotent.
+   */
+  private async createPlatformGroups(tx: Tx, tenantId: string): Promise<void> {
+    for (const platform of PLATFORM_GROUPS) {
+      const existing = await groupsRepo.findUserGroupByReference(tx, tenantId, platform.reference);
+      if (existing) continue;
+      await groupsRepo.ensureUserGroupType(tx, PLATFORM_GROUP_TYPE_ID, 'platform');
+      const group = await groupsRepo.insertUserGroup(tx, {
+        id: this.deps.newId(),
+        tenantId,
+        name: platform.name,
+        reference: platform.reference,
+        description: platform.description,
+        type: 'platform',
+        isUnmodifiable: true,
+        actorId: null,
+      });
+      await rolesRepo.addGroupRoles(tx, tenantId, group.id, platform.roleIds.map((roleId) => ({ roleId, scope: { audiences: [] } })));
+    }
   }
 
   async get(ctx: RequestContext, id: string): Promise<Tenant> {
@@ -61,7 +100,11 @@ export class TenantService {
     requireSuperAdmin(ctx, 'create tenants');
     const name = v.text('tenant.name', input.name ?? '', { min: 1, max: 255 });
     const reference = input.reference == null ? null : v.text('tenant.reference', input.reference, { min: 1, max: 255 });
-    return inTransaction(this.deps.db, (tx) => repo.insertTenant(tx, { id: this.deps.newId(), name, reference, isDefault: false }));
+    return inTransaction(this.deps.db, async (tx) => {
+      const tenant = await repo.insertTenant(tx, { id: this.deps.newId(), name, reference, isDefault: false });
+      await this.createPlatformGroups(tx, tenant.id);
+      return tenant;
+    });
   }
 
   async update(ctx: RequestContext, id: string, input: TenantInput): Promise<Tenant> {

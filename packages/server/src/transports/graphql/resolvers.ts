@@ -128,6 +128,7 @@ export function buildResolvers(services: Services): IResolvers {
       userGroups: (u: User, a: UserGroupListArgs, ctx: Ctx) =>
         ctx.loaders.page('User.userGroups', a, u.id, () => groups.groupsOfUsers(ctx.roster, a)),
       roles: (u: User, a: RoleListArgs, ctx: Ctx) => ctx.loaders.page('User.roles', a, u.id, () => roles.rolesOf(ctx.roster, 'user', a)),
+      effectivePermissions: (u: User, _a: unknown, ctx: Ctx) => roles.effectivePermissions(ctx.roster, u.id),
     },
     UserProfileModel: {
       connectedProviders: () => [],

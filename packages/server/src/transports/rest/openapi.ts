@@ -21,6 +21,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'User groups', description: "A company's user groups" },
         { name: 'User group members', description: 'Who belongs to a group' },
+        { name: 'Roles and permissions', description: 'Roles of groups, and what users may do' },
       ],
     },
     hideUntagged: true,

@@ -15,8 +15,10 @@ import {
   UpdateUserGroupRequest,
   UserParams,
   errorResponses,
+  roleSchemas,
   sharedSchemas,
 } from './schemas.ts';
+import { registerRoleRoutes } from './roles.ts';
 
 // Writes by the super-admin key have no user behind them; REST reports them as this actor.
 const SUPER_ADMIN_REFERENCE = { id: '00000000-0000-0000-0000-000000000000', name: 'Roster super-admin' };
@@ -52,7 +54,7 @@ function errorBody(request: FastifyRequest, code: string, message: string, param
  * validate requests, shape responses (unknown fields are never serialised) and produce `/openapi.json`.
  */
 export async function registerRest(app: FastifyInstance, services: Services): Promise<void> {
-  for (const schema of sharedSchemas) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...roleSchemas]) app.addSchema(schema);
 
   await app.register(async (rest) => {
     rest.addHook('onRequest', async (request) => {
@@ -182,6 +184,8 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
         };
       },
     );
+
+    registerRoleRoutes(rest, services, { ctx, groupOf });
 
     rest.patch<{ Params: GroupParams; Body: UpdateMembersRequest }>(
       '/v3/companies/:companyId/user-groups/:groupId/members',

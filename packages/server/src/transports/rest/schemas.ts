@@ -141,3 +141,94 @@ export const errorResponses = {
   409: Type.Ref(ErrorResponse),
   413: Type.Ref(ErrorResponse),
 };
+
+export const PermissionGrantSchema = Type.Object(
+  { permission: Type.String(), actions: Type.Array(Type.String()) },
+  { $id: 'PermissionGrant' },
+);
+export const RoleScopeSchema = Type.Object(
+  { audiences: Type.Array(Type.Object({ predicates: Type.Array(Type.Unknown()) })) },
+  { $id: 'RoleScope', description: 'Where the role applies; no audiences means the whole company' },
+);
+export const RoleSchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    isPlatformRole: Type.Boolean(),
+    companyId: Type.Optional(Uuid),
+    permissions: Type.Array(Type.Ref(PermissionGrantSchema)),
+    createdAt: Type.Ref(DateTimeOffset),
+    updatedAt: Type.Ref(DateTimeOffset),
+  },
+  { $id: 'Role' },
+);
+
+export const GroupRolesResponse = Type.Object({
+  roles: Type.Array(Type.Object({ role: Type.Ref(RoleSchema), scope: Type.Ref(RoleScopeSchema) })),
+});
+
+export const ListGroupRolesRequest = Type.Object({}, { additionalProperties: false });
+
+const RoleAssignment = Type.Object(
+  { roleId: Uuid, scope: Type.Optional(Type.Ref(RoleScopeSchema)) },
+  { additionalProperties: false },
+);
+export const UpdateGroupRolesRequest = Type.Object(
+  {
+    rolesToAdd: Type.Optional(Type.Array(RoleAssignment, { maxItems: 1000 })),
+    rolesToDelete: Type.Optional(Type.Array(Type.Object({ roleId: Uuid }, { additionalProperties: true }), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateGroupRolesRequest = Static<typeof UpdateGroupRolesRequest>;
+
+export const ListRolesRequest = Type.Object(
+  {
+    searchText: Type.Optional(Type.String({ maxLength: 255 })),
+    pagination: Type.Ref(PaginationRequest),
+    sortParams: Type.Optional(Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false })),
+    filters: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            roleIds: Type.Optional(Type.Array(Uuid, { maxItems: 1000 })),
+            roleProvidedBy: Type.Optional(Type.Array(Type.Union([Type.Literal('PLATFORM'), Type.Literal('COMPANY')]))),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListRolesRequest = Static<typeof ListRolesRequest>;
+export const ListRolesResponse = Type.Object({ roles: Type.Array(Type.Ref(RoleSchema)), pagination: Type.Ref(PaginationResponse) });
+
+export const PermissionsResponse = Type.Object({
+  permissions: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })),
+});
+
+export const RbacInfoResponse = Type.Object({
+  hasOthersTripAccess: Type.Boolean({ description: 'Always false: Roster has no trips' }),
+  permissions: Type.Array(
+    Type.Object({
+      permission: Type.String(),
+      actions: Type.Array(Type.String()),
+      grantedBy: Type.Array(
+        Type.Object({
+          roleId: Uuid,
+          roleName: Type.String(),
+          via: Type.Union([Type.Literal('direct'), Type.Literal('group')]),
+          groupId: Type.Union([Uuid, Type.Null()]),
+          groupName: Type.Union([Type.String(), Type.Null()]),
+          actions: Type.Array(Type.String()),
+        }),
+        { description: 'Where the permission comes from: a direct assignment or a group' },
+      ),
+    }),
+  ),
+});
+
+export const roleSchemas = [PermissionGrantSchema, RoleScopeSchema, RoleSchema];

@@ -1,0 +1,44 @@
+import { run } from '../db/transaction.ts';
+import type { EffectivePermission, RequestContext } from '../domain/types.ts';
+import * as rolesRepo from '../repositories/roles.ts';
+import type { ServiceDeps } from './deps.ts';
+
+export const PERMISSIONS = [
+  { name: 'PLATFORM_MANAGEMENT', description: 'Operate the Roster installation' },
+  { name: 'COMPANY_MANAGEMENT', description: "Change the company's settings" },
+  { name: 'USER_MANAGEMENT', description: 'Read and change users' },
+  { name: 'USER_PROFILE', description: "Read and change users' profiles" },
+  { name: 'ACCESS_MANAGEMENT', description: 'Read and change user groups, their members and their roles' },
+  { name: 'REPORT_MANAGEMENT', description: 'Read reports' },
+] as const;
+export const ACTIONS = ['ALL', 'CREATE', 'READ', 'WRITE', 'DELETE', 'PURGE'] as const;
+
+/**
+ * A user's effective permissions: the union over the roles held directly and through every group, additively,
+ * each with the assignments it comes from, so "why may this person do this?" has an answer.
+ */
+export class AccessService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async effective(tenantId: string, userId: string): Promise<EffectivePermission[]> {
+    const grants = await run(() => rolesRepo.userGrants(this.deps.db, tenantId, userId));
+    const byPermission = new Map<string, EffectivePermission>();
+    for (const grant of grants) {
+      for (const p of grant.permissions) {
+        let entry = byPermission.get(p.permission);
+        if (!entry) byPermission.set(p.permission, (entry = { permission: p.permission, actions: [], sources: [] }));
+        for (const action of p.actions) if (!entry.actions.includes(action)) entry.actions.push(action);
+        entry.sources.push({ roleId: grant.roleId, roleName: grant.roleName, via: grant.via, groupId: grant.groupId, groupName: grant.groupName, actions: p.actions });
+      }
+    }
+    return [...byPermission.values()].sort((a, b) => a.permission.localeCompare(b.permission));
+  }
+
+  /** Whether the caller may perform `action` on `permission` in `tenantId` (the super-admin always may). */
+  async allows(ctx: RequestContext, tenantId: string, permission: string, action: 'READ' | 'WRITE' | 'CREATE' | 'DELETE'): Promise<boolean> {
+    if (ctx.actor.kind === 'superAdmin') return true;
+    if (ctx.actor.tenantId !== tenantId) return false;
+    const held = (await this.effective(tenantId, ctx.actor.userId)).find((p) => p.permission === permission);
+    return !!held && (held.actions.includes('ALL') || held.actions.includes(action) || (action === 'READ' && held.actions.includes('WRITE')));
+  }
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RequestContext, Role, UserGroup } from '../../domain/types.ts';
+import type { Services } from '../../services/index.ts';
+import {
+  CompanyParams,
+  GroupParams,
+  GroupRolesResponse,
+  ListGroupRolesRequest,
+  ListRolesRequest,
+  ListRolesResponse,
+  PermissionsResponse,
+  RbacInfoResponse,
+  UpdateGroupRolesRequest,
+  UserParams,
+  errorResponses,
+} from './schemas.ts';
+
+const TAGS = ['Roles and permissions'];
+const iso = (d: Date) => ({ iso8601: d.toISOString() });
+
+export function toRestRole(r: Role) {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description ?? '',
+    isPlatformRole: r.tenantId === null,
+    ...(r.tenantId ? { companyId: r.tenantId } : {}),
+    permissions: r.permissions,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+interface RouteHelpers {
+  ctx(request: FastifyRequest): RequestContext;
+  groupOf(request: FastifyRequest, params: { companyId: string; groupId: string }): Promise<UserGroup>;
+}
+
+/** Roles of groups, the company's roles, the permission catalog and a user's effective permissions. */
+export function registerRoleRoutes(rest: FastifyInstance, services: Services, { ctx, groupOf }: RouteHelpers): void {
+  const groupRoles = (rows: { role: Role; scope: { audiences: { predicates: unknown[] }[] } }[]) => ({
+    roles: rows.map((row) => ({ role: toRestRole(row.role), scope: row.scope })),
+  });
+
+  rest.post<{ Params: GroupParams }>(
+    '/v3/companies/:companyId/user-groups/:groupId/roles',
+    { schema: { tags: TAGS, summary: "List a group's roles with their scopes", params: GroupParams, body: ListGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
+    async (request) => {
+      const group = await groupOf(request, request.params);
+      return groupRoles(await services.roles.groupRoles(ctx(request), group.id));
+    },
+  );
+
+  rest.patch<{ Params: GroupParams; Body: UpdateGroupRolesRequest }>(
+    '/v3/companies/:companyId/user-groups/:groupId/roles',
+    { schema: { tags: TAGS, summary: "Add and remove a group's roles (not of platform groups)", params: GroupParams, body: UpdateGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
+    async (request) => {
+      const group = await groupOf(request, request.params);
+      const rows = await services.roles.changeGroupRoles(ctx(request), group.id, {
+        add: request.body.rolesToAdd ?? [],
+        remove: (request.body.rolesToDelete ?? []).map((r) => r.roleId),
+      });
+      return groupRoles(rows);
+    },
+  );
+
+  rest.post<{ Params: { companyId: string }; Body: ListRolesRequest }>(
+    '/v3/companies/:companyId/roles',
+    { schema: { tags: TAGS, summary: "List the roles a company can assign: platform roles and its own", params: CompanyParams, body: ListRolesRequest, response: { 200: ListRolesResponse, ...errorResponses } } },
+    async (request) => {
+      const company = await services.tenants.get(ctx(request), request.params.companyId);
+      const body = request.body;
+      const page = await services.roles.listForCompany(ctx(request), company.id, {
+        searchText: body.searchText,
+        roleIds: body.filters?.flatMap((f) => f.roleIds ?? []),
+        providedBy: body.filters?.flatMap((f) => f.roleProvidedBy ?? []),
+        sort: body.sortParams?.sortBy === 'CREATED_AT' ? 'createdAt' : 'name',
+        order: body.sortParams?.sortOrder ?? 'ASC',
+        limit: body.pagination.limit,
+        offset: body.pagination.offset,
+      });
+      return { roles: page.data.map(toRestRole), pagination: { totalNumResults: await page.count() } };
+    },
+  );
+
+  rest.get(
+    '/v3/permissions',
+    { schema: { tags: TAGS, summary: 'The permission catalog', response: { 200: PermissionsResponse, ...errorResponses } } },
+    async () => ({ permissions: [...services.roles.permissionCatalog()] }),
+  );
+
+  rest.get<{ Params: { userId: string } }>(
+    '/v3/users/:userId/rbac-info',
+    { schema: { tags: TAGS, summary: "A user's effective permissions, each with where it comes from", params: UserParams, response: { 200: RbacInfoResponse, ...errorResponses } } },
+    async (request) => {
+      const permissions = await services.roles.effectivePermissions(ctx(request), request.params.userId);
+      return {
+        hasOthersTripAccess: false,
+        permissions: permissions.map((p) => ({ permission: p.permission, actions: p.actions, grantedBy: p.sources })),
+      };
+    },
+  );
+}
