@@ -13,6 +13,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Roster REST API',
         version: '3.0.0',
+        contact: { name: 'Roster maintainers' },
+        license: { name: 'MIT', identifier: 'MIT' },
         description: 'User groups, members and roles of companies (tenants). Errors use the ErrorResponse body.',
       },
       servers: [{ url: '/' }],

@@ -92,7 +92,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.post<{ Params: { companyId: string }; Body: CreateUserGroupRequest }>(
       '/v3/companies/:companyId/user-groups',
-      { schema: { tags: TAGS.groups, summary: 'Create a user group', params: CompanyParams, body: CreateUserGroupRequest, response: { 200: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] }, ...errorResponses } } },
+      { schema: { tags: TAGS.groups, summary: 'Create a user group', operationId: 'createUserGroup', description: 'Creates a custom user group in the company; it starts with no members and no roles.', params: CompanyParams, body: CreateUserGroupRequest, response: { 200: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] }, ...errorResponses } } },
       async (request) => {
         const reference = `rest-${crypto.randomUUID()}`;
         const group = await services.groups.create(ctx(request), { ...request.body, reference, tenantId: request.params.companyId });
@@ -102,7 +102,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.post<{ Params: { companyId: string }; Body: ListUserGroupsRequest }>(
       '/v3/companies/:companyId/user-groups/list',
-      { schema: { tags: TAGS.groups, summary: "List a company's user groups", params: CompanyParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
+      { schema: { tags: TAGS.groups, summary: "List a company's user groups", operationId: 'listUserGroups', description: "Lists the company's user groups with case-insensitive search on the name, sorting by NAME or CREATED_AT (default CREATED_AT ASC), offset pagination, and filters by group id (groups matching any filter).", params: CompanyParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
       async (request) => {
         const company = await services.tenants.get(ctx(request), request.params.companyId);
         return listGroups(request, { tenantId: { equalTo: company.id } });
@@ -111,7 +111,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.post<{ Params: { userId: string }; Body: ListUserGroupsRequest }>(
       '/v3/users/:userId/user-groups',
-      { schema: { tags: TAGS.groups, summary: 'List the user groups a user is a member of', params: UserParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
+      { schema: { tags: TAGS.groups, summary: 'List the user groups a user is a member of', operationId: 'listUserGroupsForUser', description: 'Lists the groups the user is a member of, with the same search, sort and pagination as the company list.', params: UserParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
       async (request) => {
         const user = await services.users.get(ctx(request), request.params.userId, 'userId');
         return listGroups(request, { userId: { equalTo: user.id }, tenantId: { equalTo: user.tenantId } });
@@ -133,13 +133,13 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.get<{ Params: GroupParams }>(
       '/v3/companies/:companyId/user-groups/:groupId',
-      { schema: { tags: TAGS.groups, summary: 'Read a user group', params: GroupParams, response: { 200: RoleUserGroup, ...errorResponses } } },
+      { schema: { tags: TAGS.groups, summary: 'Read a user group', operationId: 'getUserGroup', description: 'Reads one user group of the company. A group of another company is reported as not found.', params: GroupParams, response: { 200: RoleUserGroup, ...errorResponses } } },
       async (request) => toRoleUserGroup(await groupOf(request, request.params)),
     );
 
     rest.patch<{ Params: GroupParams; Body: { name?: string; description?: string } }>(
       '/v3/companies/:companyId/user-groups/:groupId',
-      { schema: { tags: TAGS.groups, summary: "Change a group's name or description (not of platform groups)", params: GroupParams, body: UpdateUserGroupRequest, response: { 200: RoleUserGroup, ...errorResponses } } },
+      { schema: { tags: TAGS.groups, summary: "Change a group's name or description (not of platform groups)", operationId: 'updateUserGroup', description: 'Renames a group or changes its description. Platform groups (isUnmodifiable) refuse with 403.', params: GroupParams, body: UpdateUserGroupRequest, response: { 200: RoleUserGroup, ...errorResponses } } },
       async (request) => {
         const group = await groupOf(request, request.params);
         return toRoleUserGroup(await services.groups.update(ctx(request), group.id, request.body));
@@ -148,7 +148,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.delete<{ Params: GroupParams }>(
       '/v3/companies/:companyId/user-groups/:groupId',
-      { schema: { tags: TAGS.groups, summary: 'Delete a user group (not a platform group)', params: GroupParams, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
+      { schema: { tags: TAGS.groups, summary: 'Delete a user group (not a platform group)', operationId: 'deleteUserGroup', description: 'Deletes a group with its memberships and role assignments. Platform groups refuse with 403.', params: GroupParams, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
       async (request) => {
         const group = await groupOf(request, request.params);
         await services.groups.delete(ctx(request), group.id);
@@ -158,7 +158,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.post<{ Params: GroupParams; Body: ListMembersRequest }>(
       '/v3/companies/:companyId/user-groups/:groupId/members',
-      { schema: { tags: TAGS.members, summary: "List a group's members with when each was added", params: GroupParams, body: ListMembersRequest, response: { 200: ListMembersResponse, ...errorResponses } } },
+      { schema: { tags: TAGS.members, summary: "List a group's members with when each was added", operationId: 'listUserGroupMembers', description: "Lists the group's members (userId, addedAt), sorted by ADDED_AT, with filters addedAfter (inclusive), addedBefore (exclusive) and userIds; members matching any filter are returned.", params: GroupParams, body: ListMembersRequest, response: { 200: ListMembersResponse, ...errorResponses } } },
       async (request) => {
         const group = await groupOf(request, request.params);
         const body = request.body;
@@ -189,7 +189,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
 
     rest.patch<{ Params: GroupParams; Body: UpdateMembersRequest }>(
       '/v3/companies/:companyId/user-groups/:groupId/members',
-      { schema: { tags: TAGS.members, summary: 'Add and remove members, all or nothing', params: GroupParams, body: UpdateMembersRequest, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
+      { schema: { tags: TAGS.members, summary: 'Add and remove members, all or nothing', operationId: 'updateUserGroupMembers', description: "Adds userIdsToAdd and removes userIdsToRemove (alias userIdsToDelete) in one transaction. An unknown user, a user of another company, or an id in both lists rejects the whole request with 400; already-members and non-members are no-ops. Members inherit the group's roles at once.", params: GroupParams, body: UpdateMembersRequest, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
       async (request, reply: FastifyReply) => {
         const group = await groupOf(request, request.params);
         const body = request.body;

@@ -44,7 +44,7 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
 
   rest.post<{ Params: GroupParams }>(
     '/v3/companies/:companyId/user-groups/:groupId/roles',
-    { schema: { tags: TAGS, summary: "List a group's roles with their scopes", params: GroupParams, body: ListGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
+    { schema: { tags: TAGS, summary: "List a group's roles with their scopes", operationId: 'listUserGroupRoles', description: 'Lists the roles assigned to the group, each with its permissions and the scope it applies to.', params: GroupParams, body: ListGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
     async (request) => {
       const group = await groupOf(request, request.params);
       return groupRoles(await services.roles.groupRoles(ctx(request), group.id));
@@ -53,7 +53,7 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
 
   rest.patch<{ Params: GroupParams; Body: UpdateGroupRolesRequest }>(
     '/v3/companies/:companyId/user-groups/:groupId/roles',
-    { schema: { tags: TAGS, summary: "Add and remove a group's roles (not of platform groups)", params: GroupParams, body: UpdateGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
+    { schema: { tags: TAGS, summary: "Add and remove a group's roles (not of platform groups)", operationId: 'updateUserGroupRoles', description: "Assigns rolesToAdd (each with an optional scope; a repeated role takes the new scope) and removes rolesToDelete, in one transaction. Roles must be platform roles or the company's own. Platform groups refuse with 403. Returns the group's roles afterwards.", params: GroupParams, body: UpdateGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
     async (request) => {
       const group = await groupOf(request, request.params);
       const rows = await services.roles.changeGroupRoles(ctx(request), group.id, {
@@ -66,7 +66,7 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
 
   rest.post<{ Params: { companyId: string }; Body: ListRolesRequest }>(
     '/v3/companies/:companyId/roles',
-    { schema: { tags: TAGS, summary: "List the roles a company can assign: platform roles and its own", params: CompanyParams, body: ListRolesRequest, response: { 200: ListRolesResponse, ...errorResponses } } },
+    { schema: { tags: TAGS, summary: "List the roles a company can assign: platform roles and its own", operationId: 'listRoles', description: "Lists platform roles and the company's own roles, with search on the name, sorting, pagination, and filters by role id or by who provides the role (PLATFORM or COMPANY).", params: CompanyParams, body: ListRolesRequest, response: { 200: ListRolesResponse, ...errorResponses } } },
     async (request) => {
       const company = await services.tenants.get(ctx(request), request.params.companyId);
       const body = request.body;
@@ -85,13 +85,13 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
 
   rest.get(
     '/v3/permissions',
-    { schema: { tags: TAGS, summary: 'The permission catalog', response: { 200: PermissionsResponse, ...errorResponses } } },
+    { schema: { tags: TAGS, summary: 'The permission catalog', operationId: 'listPermissions', description: 'Lists every permission (resource) a role can grant; actions are ALL, CREATE, READ, WRITE, DELETE, PURGE.', response: { 200: PermissionsResponse, ...errorResponses } } },
     async () => ({ permissions: [...services.roles.permissionCatalog()] }),
   );
 
   rest.get<{ Params: { userId: string } }>(
     '/v3/users/:userId/rbac-info',
-    { schema: { tags: TAGS, summary: "A user's effective permissions, each with where it comes from", params: UserParams, response: { 200: RbacInfoResponse, ...errorResponses } } },
+    { schema: { tags: TAGS, summary: "A user's effective permissions, each with where it comes from", operationId: 'getRbacInfo', description: "Returns the union of the permissions of the user's direct roles and of every group's roles, each with grantedBy: the role and the group (or direct assignment) it comes from.", params: UserParams, response: { 200: RbacInfoResponse, ...errorResponses } } },
     async (request) => {
       const permissions = await services.roles.effectivePermissions(ctx(request), request.params.userId);
       return {
