@@ -6,8 +6,9 @@
  *   --keep-db   leave the scratch database in place for EXPLAIN; drop it yourself
  *
  *   core   GraphQL user creation, bulk membership, member paging and lookups vs their raw-SQL floors
+ *   rest   REST v3 membership PATCH, member listing (offset 0 vs deep) and rbac-info vs their raw-SQL floors
  *
- * Future suites (e.g. `rest`) register below and receive the same context.
+ * Suites register below and receive the same context.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,10 @@ const suites: Record<string, { readonly description: string; readonly load: () =
   core: {
     description: 'createUser, addUsersToUserGroup, member paging and lookups vs raw-SQL floors',
     load: () => import('./core.ts'),
+  },
+  rest: {
+    description: 'REST v3: PATCH members, member listing at deep offsets, rbac-info vs raw-SQL floors',
+    load: () => import('./rest.ts'),
   },
 };
 

@@ -26,7 +26,7 @@ export class HttpClient {
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections });
   }
 
-  request(method: 'GET' | 'POST', path: string, body?: string): Promise<HttpResponse> {
+  request(method: 'GET' | 'POST' | 'PATCH', path: string, body?: string): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.#headers };
       if (body !== undefined) {

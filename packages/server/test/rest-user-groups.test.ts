@@ -151,7 +151,7 @@ describe('REST v3 user groups', () => {
     const tokenRes = await fetch(`${server.url}/v01/authorize`, { method: 'POST', headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ userId: alice }) });
     const { accessToken } = (await tokenRes.json()) as { accessToken: string };
     expectError(await call('GET', `/v3/companies/${companyB}/user-groups/${body.id}`, undefined, accessToken), 404, 'NOT_FOUND');
-    expectError(await call('POST', `/v3/users/${mallory}/user-groups`, { pagination: { offset: 0, limit: 10 } }, accessToken), 403, 'FORBIDDEN');
+    expectError(await call('POST', `/v3/users/${mallory}/user-groups`, { pagination: { offset: 0, limit: 10 } }, accessToken), 404, 'NOT_FOUND');
   });
 
   it('errors: bad body 400 naming the field, no credentials 401, unknown company 404', async () => {

@@ -144,6 +144,34 @@ export class GroupService {
     return { data, count: () => run(() => repo.countUserGroups(this.deps.db, q)) };
   }
 
+  /** A company's groups (REST): needs ACCESS_MANAGEMENT: READ in that company; another company is not found. */
+  async listForCompany(ctx: RequestContext, companyId: string, args: UserGroupListArgs): Promise<Page<UserGroup>> {
+    const company = await this.tenants.get(ctx, companyId);
+    if (!(await this.access.allows(ctx, company.id, 'ACCESS_MANAGEMENT', 'READ'))) {
+      throw Errors.forbidden("Listing a company's groups needs ACCESS_MANAGEMENT: READ");
+    }
+    const q = { ...this.query(ctx, args), visibleTo: undefined };
+    q.filter.tenantId = { equalTo: company.id };
+    const data = await run(() => repo.listUserGroups(this.deps.db, q));
+    return { data, count: () => run(() => repo.countUserGroups(this.deps.db, q)) };
+  }
+
+  /** The groups a user is a member of (REST): one's own, or anyone's of the company with ACCESS_MANAGEMENT: READ. */
+  async listForUser(ctx: RequestContext, userId: string, args: UserGroupListArgs): Promise<Page<UserGroup>> {
+    v.uuid('userId', userId);
+    const user = await run(() => usersRepo.findUserById(this.deps.db, userId));
+    if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', 'userId', userId);
+    const self = ctx.actor.kind === 'user' && ctx.actor.userId === user.id;
+    if (!self && !(await this.access.allows(ctx, user.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
+      throw Errors.forbidden("Listing another user's groups needs ACCESS_MANAGEMENT: READ");
+    }
+    const q = { ...this.query(ctx, args), visibleTo: undefined };
+    q.filter.tenantId = { equalTo: user.tenantId };
+    q.filter.userId = { equalTo: user.id };
+    const data = await run(() => repo.listUserGroups(this.deps.db, q));
+    return { data, count: () => run(() => repo.countUserGroups(this.deps.db, q)) };
+  }
+
   query(ctx: RequestContext, args: UserGroupListArgs): UserGroupQuery {
     const p = paging(this.deps.config, args, GROUP_SORTS, 'createdAt');
     const filter = { ...(args.filter ?? {}) };

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../errors.ts';
-import type { RequestContext, UserGroup } from '../../domain/types.ts';
+import type { Page, RequestContext, UserGroup, UserGroupListArgs } from '../../domain/types.ts';
 import type { Services } from '../../services/index.ts';
 import {
   CompanyParams,
@@ -94,8 +94,10 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
       '/v3/companies/:companyId/user-groups',
       { schema: { tags: TAGS.groups, summary: 'Create a user group', operationId: 'createUserGroup', description: 'Creates a custom user group in the company; it starts with no members and no roles.', params: CompanyParams, body: CreateUserGroupRequest, response: { 200: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] }, ...errorResponses } } },
       async (request) => {
+        // Another company is not found, whoever asks; then only the super-admin may create.
+        const company = await services.tenants.get(ctx(request), request.params.companyId);
         const reference = `rest-${crypto.randomUUID()}`;
-        const group = await services.groups.create(ctx(request), { ...request.body, reference, tenantId: request.params.companyId });
+        const group = await services.groups.create(ctx(request), { ...request.body, reference, tenantId: company.id });
         return { id: group.id };
       },
     );
@@ -103,26 +105,20 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
     rest.post<{ Params: { companyId: string }; Body: ListUserGroupsRequest }>(
       '/v3/companies/:companyId/user-groups/list',
       { schema: { tags: TAGS.groups, summary: "List a company's user groups", operationId: 'listUserGroups', description: "Lists the company's user groups with case-insensitive search on the name, sorting by NAME or CREATED_AT (default CREATED_AT ASC), offset pagination, and filters by group id (groups matching any filter).", params: CompanyParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
-      async (request) => {
-        const company = await services.tenants.get(ctx(request), request.params.companyId);
-        return listGroups(request, { tenantId: { equalTo: company.id } });
-      },
+      async (request) => listGroups(request, (args) => services.groups.listForCompany(ctx(request), request.params.companyId, args)),
     );
 
     rest.post<{ Params: { userId: string }; Body: ListUserGroupsRequest }>(
       '/v3/users/:userId/user-groups',
       { schema: { tags: TAGS.groups, summary: 'List the user groups a user is a member of', operationId: 'listUserGroupsForUser', description: 'Lists the groups the user is a member of, with the same search, sort and pagination as the company list.', params: UserParams, body: ListUserGroupsRequest, response: { 200: ListUserGroupsResponse, ...errorResponses } } },
-      async (request) => {
-        const user = await services.users.get(ctx(request), request.params.userId, 'userId');
-        return listGroups(request, { userId: { equalTo: user.id }, tenantId: { equalTo: user.tenantId } });
-      },
+      async (request) => listGroups(request, (args) => services.groups.listForUser(ctx(request), request.params.userId, args)),
     );
 
-    async function listGroups(request: FastifyRequest<{ Body: ListUserGroupsRequest }>, scope: { tenantId?: { equalTo: string }; userId?: { equalTo: string } }) {
+    async function listGroups(request: FastifyRequest<{ Body: ListUserGroupsRequest }>, list: (args: UserGroupListArgs) => Promise<Page<UserGroup>>) {
       const body = request.body;
       const ids = body.filters?.flatMap((f) => f.userGroupIds);
-      const page = await services.groups.list(ctx(request), {
-        filter: { ...scope, ...(ids ? { id: { valueIn: ids } } : {}) },
+      const page = await list({
+        filter: ids ? { id: { valueIn: ids } } : {},
         search: body.searchText ? { key: 'name', value: body.searchText } : null,
         order: { sort: body.sortParams?.sortBy === 'NAME' ? 'name' : 'createdAt', order: body.sortParams?.sortOrder ?? 'ASC' },
         limit: body.pagination.limit,
