@@ -30,6 +30,7 @@ const endpoints: Endpoint[] = [
   { name: 'change members', method: 'PATCH', path: (f) => `/v3/companies/${f.company}/user-groups/${f.group}/members`, body: (f) => ({ userIdsToAdd: [f.user] }), write: true },
   { name: 'list group roles', method: 'POST', path: (f) => `/v3/companies/${f.company}/user-groups/${f.group}/roles`, body: () => ({}) },
   { name: 'change group roles', method: 'PATCH', path: (f) => `/v3/companies/${f.company}/user-groups/${f.group}/roles`, body: (f) => ({ rolesToAdd: [{ roleId: f.role }] }), write: true },
+  { name: 'create role', method: 'POST', path: (f) => `/v3/companies/${f.company}/roles/create`, body: () => ({ name: unique('Role'), permissions: [{ permission: 'USER_MANAGEMENT', actions: ['READ'] }] }), write: true },
   { name: 'list roles', method: 'POST', path: (f) => `/v3/companies/${f.company}/roles`, body: () => ({ pagination: { offset: 0, limit: 10 } }) },
   { name: "list a user's groups", method: 'POST', path: (f) => `/v3/users/${f.user}/user-groups`, body: () => ({ pagination: { offset: 0, limit: 10 } }) },
   { name: 'rbac-info', method: 'GET', path: (f) => `/v3/users/${f.user}/rbac-info` },

@@ -119,6 +119,30 @@ describe('REST v3 roles and permissions', () => {
     assert.equal(otherGroups.status, 404);
   });
 
+  it('a company admin (ACCESS_MANAGEMENT: WRITE) creates roles and groups; createdBy names the admin', async () => {
+    const adminToken = await tokenFor(admin);
+    const role = await call<{ id: string; name: string; isPlatformRole: boolean; companyId: string; permissions: { permission: string; actions: string[] }[] }>(
+      'POST', `/v3/companies/${company}/roles/create`, { name: 'Report Reader', permissions: [{ permission: 'REPORT_MANAGEMENT', actions: ['READ'] }] }, adminToken,
+    );
+    assert.equal(role.status, 200, JSON.stringify(role.body));
+    assert.equal(role.body.isPlatformRole, false);
+    assert.equal(role.body.companyId, company);
+    const duplicate = await call<{ errorMessages: { errorCode: string }[] }>('POST', `/v3/companies/${company}/roles/create`, { name: 'Report Reader', permissions: [] }, adminToken);
+    assert.equal(duplicate.status, 409);
+    const badPermission = await call('POST', `/v3/companies/${company}/roles/create`, { name: 'Bad', permissions: [{ permission: 'TIME_TRAVEL', actions: ['READ'] }] }, adminToken);
+    assert.equal(badPermission.status, 400);
+
+    const created = await call<{ id: string }>('POST', groups(company), { name: unique('Reports'), description: 'made by an admin' }, adminToken);
+    assert.equal(created.status, 200);
+    const group = await call<{ createdBy: { id: string }; updatedBy: { id: string } }>('GET', `${groups(company)}/${created.body.id}`);
+    assert.equal(group.body.createdBy.id, admin);
+    assert.equal((await call('PATCH', `${groups(company)}/${created.body.id}/roles`, { rolesToAdd: [{ roleId: role.body.id }] }, adminToken)).status, 200);
+    await call('PATCH', `${groups(company)}/${created.body.id}/members`, { userIdsToAdd: [member] }, adminToken);
+    const info = await call<RbacInfo>('GET', `/v3/users/${member}/rbac-info`);
+    assert.ok(info.body.permissions.some((p) => p.permission === 'REPORT_MANAGEMENT' && p.grantedBy.some((s) => s.roleName === 'Report Reader')));
+    assert.equal((await call('POST', `/v3/companies/${company}/roles/create`, { name: 'Nope', permissions: [] }, await tokenFor(member))).status, 403);
+  });
+
   it('role changes validate: unknown role or another company’s role is a 400, nothing changes; the permission catalog lists resources', async () => {
     const { body: group } = await call<{ id: string }>('POST', groups(company), { name: unique('Strict'), description: '' });
     const path = `${groups(company)}/${group.id}/roles`;

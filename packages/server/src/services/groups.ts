@@ -57,11 +57,11 @@ export class GroupService {
   }
 
   async create(ctx: RequestContext, input: UserGroupInput, options: { isUnmodifiable?: boolean } = {}): Promise<UserGroup> {
-    requireSuperAdmin(ctx, 'create user groups');
     if (input.name == null) throw Errors.invalid('userGroup.name', 'is required');
     if (input.reference == null) throw Errors.invalid('userGroup.reference', 'is required');
     const write = this.validate(input, 'userGroup');
     const tenant = await this.tenants.resolve(ctx, input.tenantId, 'userGroup.tenantId');
+    await this.requireWrite(ctx, tenant.id, 'Creating user groups');
     const type = write.type ?? DEFAULT_GROUP_TYPE;
     return inTransaction(this.deps.db, async (tx) => {
       await repo.ensureUserGroupType(tx, uuidv5(type, GROUP_TYPE_NAMESPACE), type);
@@ -79,8 +79,8 @@ export class GroupService {
   }
 
   async update(ctx: RequestContext, id: string, input: UserGroupInput): Promise<UserGroup> {
-    requireSuperAdmin(ctx, 'update user groups');
     const current = await this.get(ctx, id);
+    await this.requireWrite(ctx, current.tenantId, 'Changing user groups');
     const write = this.validate(input, 'userGroup');
     if (current.isUnmodifiable && (write.name !== undefined || write.description !== undefined || write.reference !== undefined || write.type !== undefined)) {
       throw Errors.unmodifiable('name, reference, description and type');
@@ -94,10 +94,17 @@ export class GroupService {
   }
 
   async delete(ctx: RequestContext, id: string): Promise<boolean> {
-    requireSuperAdmin(ctx, 'delete user groups');
     const group = await this.get(ctx, id);
+    await this.requireWrite(ctx, group.tenantId, 'Deleting user groups');
     if (group.isUnmodifiable) throw Errors.unmodifiable('existence');
     return inTransaction(this.deps.db, (tx) => repo.deleteUserGroup(tx, group.tenantId, group.id));
+  }
+
+  /** Creating, changing and deleting groups needs ACCESS_MANAGEMENT: WRITE in the group's company. */
+  private async requireWrite(ctx: RequestContext, tenantId: string, what: string): Promise<void> {
+    if (!(await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
+      throw Errors.forbidden(`${what} needs ACCESS_MANAGEMENT: WRITE`);
+    }
   }
 
   /** A user token may read the groups it participates in or manages. */

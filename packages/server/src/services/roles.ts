@@ -62,13 +62,16 @@ export class RoleService {
   }
 
   async create(ctx: RequestContext, input: RoleInput): Promise<Role> {
-    requireSuperAdmin(ctx, 'create roles');
     const key = v.text('role.key', input.key ?? '', { min: 1, max: 100 });
     if (!KEY_RE.test(key)) throw Errors.invalid('role.key', 'may contain letters, digits and _ . : - only');
     const name = v.text('role.name', input.name ?? '', { min: 1, max: 255 });
     const description = input.description == null ? null : v.text('role.description', input.description, { max: 1000 });
     const reference = input.reference == null ? null : v.text('role.reference', input.reference, { min: 1, max: 255 });
-    const tenantId = input.tenantId == null ? null : (await this.tenants.resolve(ctx, input.tenantId, 'role.tenantId')).id;
+    // A user token creates roles of its own company (with ACCESS_MANAGEMENT: WRITE); platform roles are the super-admin's.
+    const tenantId = input.tenantId == null && ctx.actor.kind === 'superAdmin' ? null : (await this.tenants.resolve(ctx, input.tenantId, 'role.tenantId')).id;
+    if (tenantId !== null && !(await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
+      throw Errors.forbidden('Creating roles needs ACCESS_MANAGEMENT: WRITE');
+    }
     const permissions = validatePermissions(input.permissions ?? [], 'role.permissions');
     return inTransaction(this.deps.db, (tx) =>
       repo.insertRole(tx, { id: this.deps.newId(), tenantId, key, name, description, reference, isSystemManaged: false, permissions }),

@@ -3,6 +3,8 @@ import type { RequestContext, Role, UserGroup } from '../../domain/types.ts';
 import type { Services } from '../../services/index.ts';
 import {
   CompanyParams,
+  CreateRoleRequest,
+  RoleSchema,
   GroupParams,
   GroupRolesResponse,
   ListGroupRolesRequest,
@@ -80,6 +82,17 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
         offset: body.pagination.offset,
       });
       return { roles: page.data.map(toRestRole), pagination: { totalNumResults: await page.count() } };
+    },
+  );
+
+  rest.post<{ Params: { companyId: string }; Body: CreateRoleRequest }>(
+    '/v3/companies/:companyId/roles/create',
+    { schema: { tags: TAGS, summary: 'Create a company role', operationId: 'createRole', description: "Creates a role of the company with the given permissions. Its key is derived from the name unless given; keys are unique per company. Needs ACCESS_MANAGEMENT: WRITE. (POST /v3/companies/{companyId}/roles lists roles, hence this path.)", params: CompanyParams, body: CreateRoleRequest, response: { 200: RoleSchema, ...errorResponses } } },
+    async (request) => {
+      const company = await services.tenants.get(ctx(request), request.params.companyId);
+      const key = request.body.key ?? (request.body.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'role');
+      const role = await services.roles.create(ctx(request), { ...request.body, key, tenantId: company.id });
+      return toRestRole(role);
     },
   );
 

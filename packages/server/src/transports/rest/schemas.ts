@@ -232,3 +232,14 @@ export const RbacInfoResponse = Type.Object({
 });
 
 export const roleSchemas = [PermissionGrantSchema, RoleScopeSchema, RoleSchema];
+
+export const CreateRoleRequest = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Stable key; derived from the name when absent' })),
+    permissions: Type.Array(Type.Ref(PermissionGrantSchema), { maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateRoleRequest = Static<typeof CreateRoleRequest>;
