@@ -11,6 +11,8 @@ export interface OpenDatabaseOptions {
   readonly databaseUrl?: string | undefined;
   readonly dataDir: string;
   readonly poolSize?: number;
+  /** Called when an idle pooled connection fails (it is discarded and replaced). */
+  readonly onIdleError?: (error: Error) => void;
   /** Called after every statement; tests use it to count round trips. */
   readonly onQuery?: (sql: string) => void;
 }
@@ -35,6 +37,9 @@ function queryLogger(options: OpenDatabaseOptions): LogConfig | undefined {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
+    // needed. Without a listener, that 'error' event would crash the process.
+    pool.on('error', (err) => options.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
     await sql`select 1`.execute(db);
     return { db, kind: 'postgres', close: () => db.destroy() };

@@ -1,3 +1,6 @@
+import responseValidation from '@fastify/response-validation';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../errors.ts';
 import type { Page, RequestContext, UserGroup, UserGroupListArgs } from '../../domain/types.ts';
@@ -57,6 +60,12 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
   for (const schema of [...sharedSchemas, ...roleSchemas]) app.addSchema(schema);
 
   await app.register(async (rest) => {
+    // Responses are validated against the same schemas as well: a field the schema lacks, or a wrong type, is a
+    // bug of ours and fails loudly (500, logged) instead of leaking.
+    const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, allErrors: true, strict: false });
+    addFormats.default(ajv);
+    for (const schema of [...sharedSchemas, ...roleSchemas]) ajv.addSchema(schema);
+    await rest.register(responseValidation, { ajv });
     rest.addHook('onRequest', async (request) => {
       request.actor = await services.auth.authenticate(request.headers);
     });
