@@ -153,5 +153,8 @@ describe('REST v3 roles and permissions', () => {
     assert.deepEqual((await call<{ roles: unknown[] }>('POST', path, {})).body.roles, []);
     const catalog = await call<{ permissions: { name: string }[] }>('GET', '/v3/permissions');
     assert.ok(catalog.body.permissions.some((p) => p.name === 'ACCESS_MANAGEMENT'));
+    const companyCatalog = await call<{ permissions: { name: string }[] }>('GET', `/v3/companies/${company}/permissions`);
+    assert.deepEqual(companyCatalog.body, catalog.body);
+    assert.equal((await call('GET', `/v3/companies/${otherCompany}/permissions`, undefined, await tokenFor(member))).status, 404);
   });
 });

@@ -102,6 +102,15 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
     async () => ({ permissions: [...services.roles.permissionCatalog()] }),
   );
 
+  rest.get<{ Params: { companyId: string } }>(
+    '/v3/companies/:companyId/permissions',
+    { schema: { tags: TAGS, summary: "The permissions a company's roles can grant", operationId: 'listCompanyPermissions', description: 'The permission catalog as seen from one company (the same for every company today).', params: CompanyParams, response: { 200: PermissionsResponse, ...errorResponses } } },
+    async (request) => {
+      await services.tenants.get(ctx(request), request.params.companyId);
+      return { permissions: [...services.roles.permissionCatalog()] };
+    },
+  );
+
   rest.get<{ Params: { userId: string } }>(
     '/v3/users/:userId/rbac-info',
     { schema: { tags: TAGS, summary: "A user's effective permissions, each with where it comes from", operationId: 'getRbacInfo', description: "Returns the union of the permissions of the user's direct roles and of every group's roles, each with grantedBy: the role and the group (or direct assignment) it comes from.", params: UserParams, response: { 200: RbacInfoResponse, ...errorResponses } } },
