@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gqlOk, startServer, unique, type TestServer } from './helpers/server.ts';
+import { gqlOk, rest, startServer, unique, type TestServer } from './helpers/server.ts';
 
 interface ErrorResponse {
   debugIdentifier: string;
@@ -19,15 +19,7 @@ describe('REST v3 user groups', () => {
   let bob: string;
   let mallory: string;
 
-  const call = async <T>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token ?? server.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const call = <T>(method: string, path: string, body?: unknown, token?: string) => rest<T>(server, method, path, body, token);
   const expectError = (res: { status: number; body: unknown }, status: number, code: string, field?: string) => {
     assert.equal(res.status, status, JSON.stringify(res.body));
     const body = res.body as ErrorResponse;

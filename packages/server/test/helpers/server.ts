@@ -113,3 +113,20 @@ export async function gqlOk<T = Record<string, unknown>>(
 let counter = 0;
 /** Distinct, readable test values. */
 export const unique = (prefix: string): string => `${prefix}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}`;
+
+/** A REST request with a real fetch: JSON in and out, the API key unless another token is given. */
+export async function rest<T>(
+  server: Pick<TestServer, 'url' | 'apiKey'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token ?? server.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
