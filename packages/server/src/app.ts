@@ -2,19 +2,15 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
-import type { Actor } from './domain/types.ts';
+import { isAppError } from './errors.ts';
 import { buildServices, type Services } from './services/index.ts';
 import { registerGraphql } from './transports/graphql/plugin.ts';
 import { registerOpenApi } from './transports/rest/openapi.ts';
 import { registerRest } from './transports/rest/plugin.ts';
 import { registerAuthRoutes } from './transports/http/auth-routes.ts';
 import { registerHealthRoutes } from './transports/http/health-routes.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    actor?: Actor;
-  }
-}
+import { registerIdempotency } from './transports/http/idempotency.ts';
+import { registerProtection } from './transports/http/protection.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -42,7 +38,11 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
 
   let closing = false;
   const server = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    // Credentials never reach a log line, even if a serializer starts logging headers.
+    logger: deps.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["roq-platform-authorization"]', 'req.headers["roq-platform-server-authorization"]', 'req.headers["idempotency-key"]'],
+    },
     bodyLimit: config.limits.bodyBytes,
     // Unknown properties are refused, not silently dropped, and types are not coerced: bad input is an error.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
@@ -69,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   });
   server.addHook('onClose', async () => {
     closing = true;
+    services.auth.close();
   });
 
   // The seed's `userGroup(groupId)` sends the bare id as `variables`; read it as `{ id }`.
@@ -89,6 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   });
 
   server.setErrorHandler((error: Error, request, reply) => {
+    if (isAppError(error)) {
+      const response = { statusCode: error.status, errorCode: error.code, message: error.message };
+      return reply.code(error.status).send({ data: null, errors: [{ message: error.message, extensions: { code: error.code, ...error.details, response } }] });
+    }
     const status = (error as { statusCode?: number }).statusCode;
     if (status === 413 || (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ errors: [{ message: `Request body exceeds ${config.limits.bodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
@@ -100,6 +105,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     return reply.code(500).send({ errors: [{ message: `Internal error; quote request id ${request.id}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
   });
 
+  await registerProtection(server, services, config);
+  registerIdempotency(server, services);
   await registerHealthRoutes(server, db, () => closing);
   await registerAuthRoutes(server, services);
   await registerOpenApi(server);

@@ -18,6 +18,15 @@ const EnvSchema = z.object({
   ROSTER_QUERY_DEPTH_MAX: intFrom(8, 2, 64),
   ROSTER_QUERY_FIELDS_MAX: intFrom(500, 10, 100_000),
   ROSTER_BODY_LIMIT_BYTES: intFrom(2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+  ROSTER_SIGNING_KEY_MAX_AGE_DAYS: intFrom(30, 1, 3650),
+  ROSTER_KEY_REFRESH_SECONDS: intFrom(5, 1, 86400),
+  ROSTER_RATE_LIMIT_WINDOW_SECONDS: intFrom(60, 1, 3600),
+  ROSTER_RATE_LIMIT_API_KEY: intFrom(600_000, 0, 100_000_000),
+  ROSTER_RATE_LIMIT_USER: intFrom(1200, 0, 100_000_000),
+  ROSTER_RATE_LIMIT_ANONYMOUS: intFrom(120, 0, 100_000_000),
+  REDIS_URL: z.string().url().optional(),
+  ROSTER_CORS_ORIGINS: z.string().optional(),
+  ROSTER_IDEMPOTENCY_TTL_HOURS: intFrom(24, 1, 24 * 30),
   ROSTER_GRAPHIQL: z.enum(['true', 'false']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -32,6 +41,10 @@ export interface Config {
   readonly apiKey: string | undefined;
   readonly environmentId: string | undefined;
   readonly tokenTtlSeconds: number;
+  /** Signing keys older than this are rotated (checked at start and hourly). */
+  readonly signingKeyMaxAgeDays: number;
+  /** How soon an API key revoked on another node stops working here. */
+  readonly keyRefreshSeconds: number;
   readonly limits: {
     readonly listDefault: number;
     readonly listMax: number;
@@ -44,6 +57,18 @@ export interface Config {
     readonly stringLength: number;
     readonly customDataBytes: number;
   };
+  /** Requests per window per API key, per user token and per address of unauthenticated callers; 0 is off. */
+  readonly rateLimit: {
+    readonly windowSeconds: number;
+    readonly apiKey: number;
+    readonly user: number;
+    readonly anonymous: number;
+    /** Shared counters for several nodes; in-process when absent. */
+    readonly redisUrl: string | undefined;
+  };
+  /** Origins allowed to call from a browser; none by default. */
+  readonly corsOrigins: readonly string[];
+  readonly idempotencyTtlHours: number;
   readonly graphiql: boolean;
   readonly logLevel: string;
 }
@@ -70,6 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     apiKey: e.ROSTER_API_KEY,
     environmentId: e.ROSTER_ENVIRONMENT_ID,
     tokenTtlSeconds: e.ROSTER_TOKEN_TTL_SECONDS,
+    signingKeyMaxAgeDays: e.ROSTER_SIGNING_KEY_MAX_AGE_DAYS,
+    keyRefreshSeconds: e.ROSTER_KEY_REFRESH_SECONDS,
     limits: {
       listDefault: e.ROSTER_LIST_LIMIT_DEFAULT,
       listMax: e.ROSTER_LIST_LIMIT_MAX,
@@ -80,6 +107,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       stringLength: 255,
       customDataBytes: 64 * 1024,
     },
+    rateLimit: {
+      windowSeconds: e.ROSTER_RATE_LIMIT_WINDOW_SECONDS,
+      apiKey: e.ROSTER_RATE_LIMIT_API_KEY,
+      user: e.ROSTER_RATE_LIMIT_USER,
+      anonymous: e.ROSTER_RATE_LIMIT_ANONYMOUS,
+      redisUrl: e.REDIS_URL,
+    },
+    corsOrigins: (e.ROSTER_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    idempotencyTtlHours: e.ROSTER_IDEMPOTENCY_TTL_HOURS,
     graphiql: e.ROSTER_GRAPHIQL ? e.ROSTER_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,
     ...overrides,

@@ -9,6 +9,7 @@ export const ErrorCodes = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  IDEMPOTENCY_KEY_REUSED: 422,
   RATE_LIMITED: 429,
   INTERNAL_SERVER_ERROR: 500,
 } as const;
@@ -44,6 +45,13 @@ export const Errors = {
     new AppError('NOT_FOUND', `${entity} not found (${field} = ${JSON.stringify(value)})`, { field, value }),
   conflict: (entity: string, field: string, value: unknown) =>
     new AppError('CONFLICT', `A ${entity} with this ${field} already exists in the tenant`, { field, value }),
+  /** Optimistic concurrency: the caller's copy is stale; the message and details name the current version. */
+  staleVersion: (entity: string, field: string, expected: number, current: number) =>
+    new AppError('CONFLICT', `${field}: ${entity} is at version ${current}, not ${expected}; read it again and retry`, {
+      field,
+      expectedVersion: expected,
+      currentVersion: current,
+    }),
   unauthenticated: (message = 'Missing or invalid credentials') => new AppError('UNAUTHENTICATED', message),
   forbidden: (message = 'Not allowed') => new AppError('FORBIDDEN', message),
   unmodifiable: (what: string) =>

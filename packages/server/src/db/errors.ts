@@ -23,9 +23,12 @@ const uniqueConstraints: Record<string, [entity: string, field: string]> = {
 /** SQLSTATEs after which the whole transaction may simply be tried again. */
 export const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
-export function isRetryable(e: unknown): boolean {
+/** A foreign key that broke because a referenced row was deleted by a concurrent transaction. */
+export const FOREIGN_KEY_VIOLATION = '23503';
+
+export function isRetryable(e: unknown, extra: readonly string[] = []): boolean {
   const pg = asPgError(e);
-  return pg?.code !== undefined && RETRYABLE_SQLSTATES.has(pg.code);
+  return pg?.code !== undefined && (RETRYABLE_SQLSTATES.has(pg.code) || extra.includes(pg.code));
 }
 
 /**

@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as initial from './migrations/0001-initial.ts';
 import * as permissions from './migrations/0002-permissions.ts';
+import * as reliability from './migrations/0003-reliability.ts';
 
 /** Migrations are listed in code, in order, and never edited once shipped. */
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-permissions': permissions,
+  '0003-reliability': reliability,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

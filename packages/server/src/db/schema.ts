@@ -109,11 +109,43 @@ export interface ApiKeysTable {
   name: string;
   created_at: Timestamp;
   revoked_at: Date | null;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  replaced_by: string | null;
 }
 
 export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  private_jwk: Json;
+  public_jwk: Json;
+  created_at: Timestamp;
+  retired_at: Date | null;
+}
+
+export interface AuditLogTable {
   id: string;
-  secret: string;
+  tenant_id: string | null;
+  occurred_at: Timestamp;
+  actor_kind: string;
+  actor_id: string | null;
+  operation: string;
+  target_type: string;
+  target_id: string | null;
+  changes: Json;
+  subjects: ColumnType<string[], string[] | undefined, string[]>;
+  request_id: string | null;
+}
+
+export interface IdempotencyKeysTable {
+  principal: string;
+  key: string;
+  request_hash: string;
+  state: 'pending' | 'done';
+  response_status: number | null;
+  response_body: string | null;
+  response_type: string | null;
+  locked_until: Timestamp;
   created_at: Timestamp;
 }
 
@@ -129,6 +161,8 @@ export interface Database {
   group_roles: GroupRolesTable;
   api_keys: ApiKeysTable;
   signing_keys: SigningKeysTable;
+  audit_log: AuditLogTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type TenantRow = Selectable<TenantsTable>;

@@ -11,12 +11,21 @@ const MAX_ATTEMPTS = 5;
  * Runs `work` in one transaction. Serialization failures and deadlocks are retried (with jittered backoff) a
  * bounded number of times; other database errors are mapped to the error catalog.
  */
-export async function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+export interface TransactionOptions {
+  /**
+   * Further SQLSTATEs worth a fresh attempt for this work. A membership call that read its users before a
+   * concurrent delete committed retries on a foreign-key violation: the next attempt sees the user gone and
+   * reports it per id, instead of failing the whole call.
+   */
+  readonly retryOn?: readonly string[];
+}
+
+export async function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(work);
     } catch (e) {
-      if (attempt < MAX_ATTEMPTS && isRetryable(e)) {
+      if (attempt < MAX_ATTEMPTS && isRetryable(e, options.retryOn)) {
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
         continue;
       }

@@ -85,7 +85,7 @@ export interface EffectivePermission {
 
 /** Who is calling. The super-admin key may do everything; a user token acts as one user of one tenant. */
 export type Actor =
-  | { readonly kind: 'superAdmin' }
+  | { readonly kind: 'superAdmin'; readonly keyId?: string }
   | { readonly kind: 'user'; readonly userId: string; readonly tenantId: string };
 
 export interface RequestContext {

@@ -168,19 +168,24 @@ export async function updateUserGroup(
   id: string,
   patch: UserGroupWrite,
   actorId: string | null,
+  expectedVersion?: number,
 ): Promise<UserGroup | undefined> {
-  const row = await db
+  let query = db
     .updateTable('user_groups')
     .set({ ...patch, updated_by: actorId, updated_at: sql`now()`, version: sql`version + 1` } as never)
     .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
+    .where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  const row = await query
     .returningAll()
     .executeTakeFirst();
   return row ? toUserGroup(row) : undefined;
 }
 
-export async function deleteUserGroup(db: Db, tenantId: string, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('user_groups').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+export async function deleteUserGroup(db: Db, tenantId: string, id: string, expectedVersion?: number): Promise<boolean> {
+  let query = db.deleteFrom('user_groups').where('tenant_id', '=', tenantId).where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  const result = await query.executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 

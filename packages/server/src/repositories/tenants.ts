@@ -71,11 +71,14 @@ export async function updateTenant(
   db: Db,
   id: string,
   patch: { name?: string; reference?: string | null },
+  expectedVersion?: number,
 ): Promise<Tenant | undefined> {
-  const row = await db
+  let query = db
     .updateTable('tenants')
     .set({ ...patch, updated_at: sql`now()`, version: sql`version + 1` } as never)
-    .where('id', '=', id)
+    .where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  const row = await query
     .returningAll()
     .executeTakeFirst();
   return row ? toTenant(row) : undefined;

@@ -317,12 +317,15 @@ export async function insertUser(
   return toUser(row);
 }
 
-export async function updateUser(db: Db, tenantId: string, id: string, patch: UserWrite): Promise<User | undefined> {
-  const row = await db
+/** Updates and bumps the version; with `expectedVersion`, only if the row is still at that version. */
+export async function updateUser(db: Db, tenantId: string, id: string, patch: UserWrite, expectedVersion?: number): Promise<User | undefined> {
+  let query = db
     .updateTable('users')
     .set({ ...toColumns(patch), updated_at: sql`now()`, version: sql`version + 1` } as never)
     .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
+    .where('id', '=', id);
+  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
+  const row = await query
     .returningAll()
     .executeTakeFirst();
   return row ? toUser(row) : undefined;

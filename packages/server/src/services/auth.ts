@@ -1,17 +1,18 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { sql } from 'kysely';
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTHeaderParameters } from 'jose';
 import { Errors } from '../errors.ts';
 import { run } from '../db/transaction.ts';
 import type { Actor, RequestContext } from '../domain/types.ts';
 import * as usersRepo from '../repositories/users.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import { writeAudited } from './audit.ts';
 import type { ServiceDeps } from './deps.ts';
 import { requireSuperAdmin } from './policy.ts';
+import { SIGNING_ALGORITHM, insertKey, type SigningKeyRing } from './signing-keys.ts';
 import * as v from './validate.ts';
 
 const ISSUER = 'roster';
 const SERVICE_ACCOUNT_SUBJECT = 'service-account';
-const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+const SYSTEM: RequestContext = { actor: { kind: 'superAdmin', keyId: 'system' }, requestId: 'scheduled-key-rotation' };
 
 export interface IssuedToken {
   readonly accessToken: string;
@@ -19,63 +20,60 @@ export interface IssuedToken {
 }
 
 /**
- * Credentials: the super-admin API key (only its SHA-256 is kept), and short-lived signed JWTs for the
- * service account and for users, as the `@roq/nodejs` SDK obtains them.
+ * Credentials: super-admin API keys (see ApiKeyService), and short-lived ES256 JWTs for the service account and
+ * for users, as the `@roq/nodejs` SDK obtains them, signed by a rotating key ring published as a JWK Set.
  */
 export class AuthService {
-  #keyHashes: Buffer[] = [];
-  #secret: Uint8Array | undefined;
+  #rotationTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    readonly keys: ApiKeyService,
+    readonly ring: SigningKeyRing,
+  ) {}
 
   /**
-   * Loads the key material. With `ROSTER_API_KEY` unset, a key is generated at first start and returned so the
-   * caller can print it once; later starts find its hash in the database.
+   * Loads the key material. With no API key configured or stored, one is generated and returned so the caller
+   * can print it once. Signing keys older than the configured age are rotated now and checked hourly.
    */
   async init(): Promise<{ generatedApiKey?: string }> {
-    const db = this.deps.db;
-    const signing = await run(() => db.selectFrom('signing_keys').select(['secret']).orderBy('created_at', 'desc').executeTakeFirst());
-    let secret = signing?.secret;
-    if (!secret) {
-      secret = randomBytes(32).toString('base64url');
-      await run(() => sql`insert into signing_keys (id, secret) values (${this.deps.newId()}, ${secret})`.execute(db));
-      // Two nodes may race at first start: whichever row is newest wins everywhere.
-      secret = (await db.selectFrom('signing_keys').select(['secret']).orderBy('created_at', 'desc').executeTakeFirstOrThrow()).secret;
-    }
-    this.#secret = Buffer.from(secret, 'base64url');
-
-    let generatedApiKey: string | undefined;
-    if (this.deps.config.apiKey) {
-      this.#keyHashes = [sha256(this.deps.config.apiKey)];
-    } else {
-      const stored = await run(() => db.selectFrom('api_keys').select(['hash']).where('revoked_at', 'is', null).execute());
-      if (stored.length === 0) {
-        generatedApiKey = `rk_${randomBytes(32).toString('base64url')}`;
-        const hash = sha256(generatedApiKey).toString('hex');
-        await run(() => sql`insert into api_keys (id, prefix, hash, name) values (${this.deps.newId()}, ${generatedApiKey!.slice(0, 8)}, ${hash}, 'generated at first start')`.execute(db));
-        this.#keyHashes = [Buffer.from(hash, 'hex')];
-      } else {
-        this.#keyHashes = stored.map((k) => Buffer.from(k.hash, 'hex'));
-      }
-    }
-    return generatedApiKey ? { generatedApiKey } : {};
+    await this.ring.init();
+    const generated = await this.keys.init();
+    await this.rotateIfOld();
+    this.#rotationTimer = setInterval(() => void this.rotateIfOld().catch(() => undefined), 3600_000);
+    this.#rotationTimer.unref();
+    return generated;
   }
 
-  // Keys recently verified, so a busy client does not pay a SHA-256 per request. Only accepted keys are kept,
-  // and only a few: a flood of wrong keys cannot grow it.
-  #recentlyAccepted = new Set<string>();
+  close(): void {
+    clearInterval(this.#rotationTimer);
+  }
 
-  /** Constant-time comparison against every valid key hash. */
-  isApiKey(presented: string): boolean {
-    if (this.#recentlyAccepted.has(presented)) return true;
-    const hash = sha256(presented);
-    let match = false;
-    for (const known of this.#keyHashes) match = timingSafeEqual(hash, known) || match;
-    if (match) {
-      if (this.#recentlyAccepted.size >= 16) this.#recentlyAccepted.clear();
-      this.#recentlyAccepted.add(presented);
-    }
-    return match;
+  private async rotateIfOld(): Promise<void> {
+    if (this.ring.signingKeyAgeMs() > this.deps.config.signingKeyMaxAgeDays * 86400_000) await this.rotateSigningKey(SYSTEM);
+  }
+
+  /** A new signing key signs from now on; the previous ones keep verifying until their tokens have expired. */
+  async rotateSigningKey(ctx: RequestContext): Promise<{ kid: string }> {
+    requireSuperAdmin(ctx, 'rotate signing keys');
+    const kid = await writeAudited(this.deps, ctx, async (tx, audit) => {
+      const k = await insertKey(tx, this.deps.newId());
+      audit({ tenantId: null, operation: 'signingKey.rotate', targetType: 'signingKey', targetId: k });
+      return k;
+    });
+    await this.ring.reload();
+    return { kid };
+  }
+
+  /** The signing keys that still verify, newest first; public metadata only. */
+  signingKeys(ctx: RequestContext): { kid: string; createdAt: Date; retiredAt: Date | null; signing: boolean }[] {
+    requireSuperAdmin(ctx, 'list signing keys');
+    return this.ring.list();
+  }
+
+  /** The id of the API key presented, or undefined. */
+  isApiKey(presented: string): string | undefined {
+    return this.keys.match(presented);
   }
 
   private checkEnvironment(environmentId: unknown): void {
@@ -86,8 +84,9 @@ export class AuthService {
   /** `POST /v01/authorize/serviceAccount`: the SDK's exchange of the API key for a service-account token. */
   async serviceAccountToken(body: { environmentId?: unknown; apiKey?: unknown }): Promise<IssuedToken> {
     this.checkEnvironment(body.environmentId);
-    if (typeof body.apiKey !== 'string' || !this.isApiKey(body.apiKey)) throw Errors.unauthenticated('Invalid API key');
-    return this.sign({ kind: 'superAdmin' }, this.deps.config.tokenTtlSeconds);
+    const keyId = typeof body.apiKey === 'string' ? this.isApiKey(body.apiKey) : undefined;
+    if (keyId === undefined) throw Errors.unauthenticated('Invalid API key');
+    return this.sign({ kind: 'superAdmin', keyId }, this.deps.config.tokenTtlSeconds);
   }
 
   /** `POST /v01/authorize` (and `asUser`): a token acting as one user, issued to the super-admin only. */
@@ -106,29 +105,45 @@ export class AuthService {
   async sign(actor: Actor, ttlSeconds: number): Promise<IssuedToken> {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + ttlSeconds;
-    const jwt = new SignJWT(actor.kind === 'user' ? { tid: actor.tenantId, kind: 'user' } : { kind: 'superAdmin' })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    const { kid, key } = this.ring.signingKey();
+    const claims = actor.kind === 'user' ? { tid: actor.tenantId, kind: 'user' } : { kind: 'superAdmin', ...(actor.keyId ? { akid: actor.keyId } : {}) };
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: 'JWT', kid })
       .setIssuer(ISSUER)
       .setSubject(actor.kind === 'user' ? actor.userId : SERVICE_ACCOUNT_SUBJECT)
       .setIssuedAt(now)
       .setExpirationTime(exp);
     if (this.deps.config.environmentId) jwt.setAudience(this.deps.config.environmentId);
-    return { accessToken: await jwt.sign(this.secret()), expiresAt: new Date(exp * 1000) };
+    return { accessToken: await jwt.sign(key), expiresAt: new Date(exp * 1000) };
   }
 
   async verify(token: string): Promise<Actor> {
     try {
-      const { payload } = await jwtVerify(token, this.secret(), {
-        issuer: ISSUER,
-        algorithms: ['HS256'],
-        ...(this.deps.config.environmentId ? { audience: this.deps.config.environmentId } : {}),
-      });
-      if (payload.kind === 'superAdmin' && payload.sub === SERVICE_ACCOUNT_SUBJECT) return { kind: 'superAdmin' };
+      const { payload } = await jwtVerify(
+        token,
+        async (header: JWTHeaderParameters) => {
+          const key = header.kid === undefined ? undefined : await this.ring.verifyKey(header.kid);
+          if (!key) throw new joseErrors.JWKSNoMatchingKey();
+          return key;
+        },
+        {
+          issuer: ISSUER,
+          algorithms: [SIGNING_ALGORITHM],
+          ...(this.deps.config.environmentId ? { audience: this.deps.config.environmentId } : {}),
+        },
+      );
+      if (payload.kind === 'superAdmin' && payload.sub === SERVICE_ACCOUNT_SUBJECT) {
+        const keyId = typeof payload.akid === 'string' ? payload.akid : undefined;
+        // A service-account token dies with the API key it was exchanged for.
+        if (keyId !== undefined && !this.keys.isActive(keyId)) throw Errors.unauthenticated('The API key this token was issued for is no longer valid');
+        return keyId === undefined ? { kind: 'superAdmin' } : { kind: 'superAdmin', keyId };
+      }
       if (payload.kind === 'user' && typeof payload.sub === 'string' && typeof payload.tid === 'string') {
         return { kind: 'user', userId: payload.sub, tenantId: payload.tid };
       }
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) throw Errors.unauthenticated('The token has expired');
+      if (e instanceof Error && e.name === 'AppError') throw e;
     }
     throw Errors.unauthenticated('Invalid token');
   }
@@ -143,28 +158,27 @@ export class AuthService {
       return Array.isArray(value) ? value[0] : value;
     };
     const server = header('roq-platform-server-authorization');
+    let serverKeyId: string | undefined;
     if (server !== undefined) {
       const [scheme, encoded] = server.split(' ');
       const decoded = scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
       const colon = decoded.indexOf(':');
       if (colon < 0) throw Errors.unauthenticated('Malformed roq-platform-server-authorization header');
       this.checkEnvironment(decoded.slice(0, colon));
-      if (!this.isApiKey(decoded.slice(colon + 1))) throw Errors.unauthenticated('Invalid API key');
+      serverKeyId = this.isApiKey(decoded.slice(colon + 1));
+      if (serverKeyId === undefined) throw Errors.unauthenticated('Invalid API key');
     }
     const bearer = bearerOf(header('roq-platform-authorization')) ?? bearerOf(header('authorization'));
     if (bearer === undefined) {
-      if (server !== undefined) return { kind: 'superAdmin' };
+      if (serverKeyId !== undefined) return { kind: 'superAdmin', keyId: serverKeyId };
       throw Errors.unauthenticated('Missing credentials: send Authorization: Bearer <API key or token>');
     }
     if (bearer.split('.').length === 3) return this.verify(bearer);
-    if (this.isApiKey(bearer)) return { kind: 'superAdmin' };
+    const keyId = this.isApiKey(bearer);
+    if (keyId !== undefined) return { kind: 'superAdmin', keyId };
     throw Errors.unauthenticated('Invalid API key');
   }
 
-  private secret(): Uint8Array {
-    if (!this.#secret) throw new Error('AuthService.init() was not called');
-    return this.#secret;
-  }
 }
 
 function bearerOf(value: string | undefined): string | undefined {

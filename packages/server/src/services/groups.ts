@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { Errors } from '../errors.ts';
-import { inTransaction, run } from '../db/transaction.ts';
+import { run } from '../db/transaction.ts';
 import type { NestedQuery, Page, RequestContext, User, UserGroup, UserGroupListArgs, UserGroupSort, UserGroupType, UserListArgs } from '../domain/types.ts';
 import * as repo from '../repositories/groups.ts';
 import * as memberships from '../repositories/memberships.ts';
@@ -14,6 +14,7 @@ import type { TenantService } from './tenants.ts';
 import type { UserService } from './users.ts';
 import type { AccessService } from './access.ts';
 import * as v from './validate.ts';
+import { diff, writeAudited } from './audit.ts';
 
 export interface UserGroupInput {
   name?: string | null;
@@ -23,6 +24,7 @@ export interface UserGroupInput {
   tenantId?: string | null;
 }
 
+const AUDITED_FIELDS = ['name', 'reference', 'description', 'type'] as const satisfies readonly (keyof UserGroup)[];
 const GROUP_SORTS: readonly UserGroupSort[] = ['createdAt', 'name', 'reference', 'type', 'updatedAt'];
 const SEARCH_KEYS: readonly UserGroupSearchKey[] = ['name', 'reference', 'type'];
 export const DEFAULT_GROUP_TYPE = 'default';
@@ -63,9 +65,9 @@ export class GroupService {
     const tenant = await this.tenants.resolve(ctx, input.tenantId, 'userGroup.tenantId');
     await this.requireWrite(ctx, tenant.id, 'Creating user groups');
     const type = write.type ?? DEFAULT_GROUP_TYPE;
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       await repo.ensureUserGroupType(tx, uuidv5(type, GROUP_TYPE_NAMESPACE), type);
-      return repo.insertUserGroup(tx, {
+      const group = await repo.insertUserGroup(tx, {
         id: this.deps.newId(),
         tenantId: tenant.id,
         name: write.name!,
@@ -75,29 +77,47 @@ export class GroupService {
         isUnmodifiable: options.isUnmodifiable ?? false,
         actorId: actorId(ctx),
       });
+      audit({ tenantId: group.tenantId, operation: 'userGroup.create', targetType: 'userGroup', targetId: group.id, changes: Object.fromEntries(AUDITED_FIELDS.map((f) => [f, group[f]])) });
+      return group;
     });
   }
 
-  async update(ctx: RequestContext, id: string, input: UserGroupInput): Promise<UserGroup> {
+  /** With `expectedVersion`, the update applies only if the group is still at that version (else CONFLICT). */
+  async update(ctx: RequestContext, id: string, input: UserGroupInput, expectedVersion?: number | null, versionField = 'expectedVersion'): Promise<UserGroup> {
+    const expected = expectedVersion == null ? undefined : v.version(versionField, expectedVersion);
     const current = await this.get(ctx, id);
     await this.requireWrite(ctx, current.tenantId, 'Changing user groups');
     const write = this.validate(input, 'userGroup');
     if (current.isUnmodifiable && (write.name !== undefined || write.description !== undefined || write.reference !== undefined || write.type !== undefined)) {
       throw Errors.unmodifiable('name, reference, description and type');
     }
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       if (write.type) await repo.ensureUserGroupType(tx, uuidv5(write.type, GROUP_TYPE_NAMESPACE), write.type);
-      const updated = await repo.updateUserGroup(tx, current.tenantId, current.id, write, actorId(ctx));
-      if (!updated) throw Errors.notFound('UserGroup', 'id', id);
+      const updated = await repo.updateUserGroup(tx, current.tenantId, current.id, write, actorId(ctx), expected);
+      if (!updated) {
+        const now = await repo.findUserGroupById(tx, current.id);
+        if (now && expected !== undefined) throw Errors.staleVersion('UserGroup', versionField, expected, now.version);
+        throw Errors.notFound('UserGroup', 'id', id);
+      }
+      audit({ tenantId: updated.tenantId, operation: 'userGroup.update', targetType: 'userGroup', targetId: updated.id, changes: diff(current, updated, AUDITED_FIELDS) });
       return updated;
     });
   }
 
-  async delete(ctx: RequestContext, id: string): Promise<boolean> {
+  async delete(ctx: RequestContext, id: string, expectedVersion?: number | null, versionField = 'expectedVersion'): Promise<boolean> {
+    const expected = expectedVersion == null ? undefined : v.version(versionField, expectedVersion);
     const group = await this.get(ctx, id);
     await this.requireWrite(ctx, group.tenantId, 'Deleting user groups');
     if (group.isUnmodifiable) throw Errors.unmodifiable('existence');
-    return inTransaction(this.deps.db, (tx) => repo.deleteUserGroup(tx, group.tenantId, group.id));
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
+      const deleted = await repo.deleteUserGroup(tx, group.tenantId, group.id, expected);
+      if (!deleted && expected !== undefined) {
+        const now = await repo.findUserGroupById(tx, group.id);
+        if (now) throw Errors.staleVersion('UserGroup', versionField, expected, now.version);
+      }
+      if (deleted) audit({ tenantId: group.tenantId, operation: 'userGroup.delete', targetType: 'userGroup', targetId: group.id, changes: { name: group.name, reference: group.reference } });
+      return deleted;
+    });
   }
 
   /** Creating, changing and deleting groups needs ACCESS_MANAGEMENT: WRITE in the group's company. */

@@ -1,5 +1,6 @@
 import { Errors } from '../errors.ts';
-import { inTransaction, run } from '../db/transaction.ts';
+import { run } from '../db/transaction.ts';
+import { FOREIGN_KEY_VIOLATION } from '../db/errors.ts';
 import type { RequestContext, UserGroup } from '../domain/types.ts';
 import * as memberships from '../repositories/memberships.ts';
 import * as usersRepo from '../repositories/users.ts';
@@ -8,6 +9,7 @@ import type { ServiceDeps } from './deps.ts';
 import type { GroupSelector, GroupService } from './groups.ts';
 import type { AccessService } from './access.ts';
 import * as v from './validate.ts';
+import { writeAudited } from './audit.ts';
 
 /** Users named by id and/or by reference (references are looked up in the group's tenant). */
 export interface UserSelector {
@@ -67,7 +69,7 @@ export class MembershipService {
     const group = await this.groups.select(ctx, args.group);
     await this.authorize(ctx, group, args.relation);
 
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       const failures: MembershipFailure[] = [];
       const resolved: string[] = [];
       const uniqueIds = v.unique(ids);
@@ -96,13 +98,16 @@ export class MembershipService {
         ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, targets)
         : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, targets);
       const changedSet = new Set(changed);
+      if (changed.length > 0) {
+        audit({ tenantId: group.tenantId, operation: `userGroup.${args.relation}.${args.change}`, targetType: 'userGroup', targetId: group.id, changes: { userIds: changed }, users: changed });
+      }
       return {
         group,
         changedIds: targets.filter((id) => changedSet.has(id)),
         unchangedIds: targets.filter((id) => !changedSet.has(id)),
         failures,
       };
-    });
+    }, RETRY_ON_DELETED_USER);
   }
 
   /**
@@ -122,7 +127,7 @@ export class MembershipService {
     if (both) throw Errors.invalid(args.removeField, `user ${both} is in both ${args.addField} and ${args.removeField}`, { value: both });
     const group = await this.groups.select(ctx, args.group);
     await this.authorize(ctx, group, 'members');
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       const known = new Map((await usersRepo.findUserKeys(tx, { ids: [...add, ...remove] })).map((u) => [u.id, u]));
       for (const [field, ids] of [[args.addField, add], [args.removeField, remove]] as const) {
         const bad = ids.find((id) => known.get(id)?.tenantId !== group.tenantId);
@@ -131,8 +136,10 @@ export class MembershipService {
       }
       const added = await memberships.addToGroup(tx, 'members', group.tenantId, group.id, add);
       const removed = await memberships.removeFromGroup(tx, 'members', group.tenantId, group.id, remove);
+      if (added.length > 0) audit({ tenantId: group.tenantId, operation: 'userGroup.members.add', targetType: 'userGroup', targetId: group.id, changes: { userIds: added }, users: added });
+      if (removed.length > 0) audit({ tenantId: group.tenantId, operation: 'userGroup.members.remove', targetType: 'userGroup', targetId: group.id, changes: { userIds: removed }, users: removed });
       return { added, removed };
-    });
+    }, RETRY_ON_DELETED_USER);
   }
 
   /** Participants may be changed by the super-admin or by a manager of the group; managers by the super-admin only. */
@@ -145,6 +152,8 @@ export class MembershipService {
     }
   }
 }
+
+const RETRY_ON_DELETED_USER = { retryOn: [FOREIGN_KEY_VIOLATION] };
 
 function checkUser(user: UserKey | undefined, group: UserGroup, input: string): MembershipFailure | undefined {
   if (!user) return { input, code: 'NOT_FOUND', message: `No user with id ${input}` };

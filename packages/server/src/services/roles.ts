@@ -1,5 +1,5 @@
 import { Errors } from '../errors.ts';
-import { inTransaction, run } from '../db/transaction.ts';
+import { run } from '../db/transaction.ts';
 import type { EffectivePermission, NestedQuery, Page, PermissionGrant, RoleScope, RequestContext, Role, RoleListArgs, RoleSort } from '../domain/types.ts';
 import * as repo from '../repositories/roles.ts';
 import * as usersRepo from '../repositories/users.ts';
@@ -12,6 +12,7 @@ import type { UserService } from './users.ts';
 import type { GroupService } from './groups.ts';
 import { ACTIONS, PERMISSIONS, type AccessService } from './access.ts';
 import * as v from './validate.ts';
+import { writeAudited } from './audit.ts';
 
 const ROLE_SORTS: readonly RoleSort[] = ['createdAt', 'description', 'id', 'isSystemManaged', 'key', 'name', 'updatedAt'];
 const KEY_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]*$/;
@@ -73,9 +74,11 @@ export class RoleService {
       throw Errors.forbidden('Creating roles needs ACCESS_MANAGEMENT: WRITE');
     }
     const permissions = validatePermissions(input.permissions ?? [], 'role.permissions');
-    return inTransaction(this.deps.db, (tx) =>
-      repo.insertRole(tx, { id: this.deps.newId(), tenantId, key, name, description, reference, isSystemManaged: false, permissions }),
-    );
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
+      const role = await repo.insertRole(tx, { id: this.deps.newId(), tenantId, key, name, description, reference, isSystemManaged: false, permissions });
+      audit({ tenantId, operation: 'role.create', targetType: 'role', targetId: role.id, changes: { key, name, description, reference, permissions } });
+      return role;
+    });
   }
 
   /** Assigns or unassigns roles, named by key, directly to a user. Unknown keys reject the whole call. */
@@ -84,7 +87,7 @@ export class RoleService {
     v.list('roleKeys', roleKeys, 1000);
     const user = await this.users.get(ctx, userId, 'userId');
     const keys = v.unique(roleKeys.map((k) => v.text('roleKeys', k, { min: 1, max: 100 })));
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       const roles = await repo.findRolesByKeys(tx, user.tenantId, keys);
       // A tenant role shadows a platform role of the same key.
       const byKey = new Map<string, string>();
@@ -94,6 +97,7 @@ export class RoleService {
       const ids = [...byKey.values()];
       if (assign) await repo.assignRolesToUser(tx, user.tenantId, user.id, ids);
       else await repo.unassignRolesFromUser(tx, user.tenantId, user.id, ids);
+      audit({ tenantId: user.tenantId, operation: assign ? 'user.roles.assign' : 'user.roles.unassign', targetType: 'user', targetId: user.id, changes: { roleIds: ids } });
       return true;
     });
   }
@@ -125,12 +129,13 @@ export class RoleService {
     const removeSet = new Set(remove);
     const both = add.find((a) => removeSet.has(a.roleId));
     if (both) throw Errors.invalid('rolesToDelete', `role ${both.roleId} is in both rolesToAdd and rolesToDelete`);
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       const visible = new Set((await repo.findRolesVisibleToTenant(tx, group.tenantId, add.map((a) => a.roleId))).map((r) => r.id));
       const unknown = add.find((a) => !visible.has(a.roleId));
       if (unknown) throw Errors.invalid('rolesToAdd', `role ${unknown.roleId} does not exist for this company`, { value: unknown.roleId });
       await repo.addGroupRoles(tx, group.tenantId, group.id, add);
       await repo.removeGroupRoles(tx, group.tenantId, group.id, remove);
+      audit({ tenantId: group.tenantId, operation: 'userGroup.roles.change', targetType: 'userGroup', targetId: group.id, changes: { rolesAdded: add, rolesRemoved: remove } });
       return repo.listGroupRoles(tx, group.tenantId, group.id);
     });
   }

@@ -9,6 +9,7 @@ import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
 import { actorTenant, requireSuperAdmin } from './policy.ts';
 import * as v from './validate.ts';
+import { diff, writeAudited } from './audit.ts';
 
 const PLATFORM_GROUP_TYPE_ID = '00000000-0000-7000-8000-0000000000a1';
 const PLATFORM_GROUPS = [
@@ -100,23 +101,34 @@ export class TenantService {
     requireSuperAdmin(ctx, 'create tenants');
     const name = v.text('tenant.name', input.name ?? '', { min: 1, max: 255 });
     const reference = input.reference == null ? null : v.text('tenant.reference', input.reference, { min: 1, max: 255 });
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       const tenant = await repo.insertTenant(tx, { id: this.deps.newId(), name, reference, isDefault: false });
       await this.createPlatformGroups(tx, tenant.id);
+      audit({ tenantId: tenant.id, operation: 'tenant.create', targetType: 'tenant', targetId: tenant.id, changes: { name, reference } });
       return tenant;
     });
   }
 
-  async update(ctx: RequestContext, id: string, input: TenantInput): Promise<Tenant> {
+  /** With `expectedVersion`, the update applies only if the tenant is still at that version (else CONFLICT). */
+  async update(ctx: RequestContext, id: string, input: TenantInput, expectedVersion?: number | null): Promise<Tenant> {
     requireSuperAdmin(ctx, 'update tenants');
-    v.uuid('id', id);
+    const expected = expectedVersion == null ? undefined : v.version('expectedVersion', expectedVersion);
+    const current = await this.get(ctx, id);
     const patch: { name?: string; reference?: string | null } = {};
     if (input.name != null) patch.name = v.text('tenant.name', input.name, { min: 1, max: 255 });
     if (input.reference !== undefined) {
       patch.reference = input.reference === null ? null : v.text('tenant.reference', input.reference, { min: 1, max: 255 });
     }
-    const updated = await inTransaction(this.deps.db, (tx) => repo.updateTenant(tx, id, patch));
-    if (!updated) throw Errors.notFound('Tenant', 'id', id);
+    const updated = await writeAudited(this.deps, ctx, async (tx, audit) => {
+      const row = await repo.updateTenant(tx, current.id, patch, expected);
+      if (!row) {
+        const now = await repo.findTenantById(tx, current.id);
+        if (now && expected !== undefined) throw Errors.staleVersion('Tenant', 'expectedVersion', expected, now.version);
+        throw Errors.notFound('Tenant', 'id', id);
+      }
+      audit({ tenantId: row.id, operation: 'tenant.update', targetType: 'tenant', targetId: row.id, changes: diff(current, row, ['name', 'reference']) });
+      return row;
+    });
     if (updated.isDefault) this.#defaultTenant = updated;
     return updated;
   }

@@ -1,7 +1,9 @@
 import { Errors } from '../errors.ts';
-import { inTransaction, run } from '../db/transaction.ts';
+import { run } from '../db/transaction.ts';
 import type { Page, RequestContext, User, UserFilter, UserListArgs, UserSort } from '../domain/types.ts';
 import * as repo from '../repositories/users.ts';
+import { pseudonymizeSubject } from '../repositories/audit.ts';
+import { diff, writeAudited } from './audit.ts';
 import type { UserQuery, UserSearchKey } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
@@ -24,6 +26,11 @@ export interface UserInput {
   customData?: unknown;
   twoFactorEnabled?: boolean | null;
 }
+
+// What the audit log records of a user; `synced` and timestamps are bookkeeping, not changes.
+const AUDITED_FIELDS = ['reference', 'email', 'phone', 'firstName', 'lastName', 'locale', 'timezone', 'avatarUrl', 'isOptedIn', 'active', 'customData'] as const satisfies readonly (keyof User)[];
+
+const created = (user: User): Record<string, unknown> => Object.fromEntries(AUDITED_FIELDS.map((f) => [f, user[f]]));
 
 export const USER_SORTS: readonly UserSort[] = ['active', 'createdAt', 'email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'updatedAt'];
 const SEARCH_KEYS: readonly UserSearchKey[] = ['email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'reference'];
@@ -65,22 +72,32 @@ export class UserService {
     if (input.email == null) throw Errors.invalid('user.email', 'is required');
     const write = this.validate(input, 'user');
     const tenant = await this.tenants.resolve(ctx, input.tenantId, 'user.tenantId');
-    // One statement, atomic on its own: no explicit transaction, one round trip.
-    return run(() =>
-      repo.insertUser(this.deps.db, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! }),
-    );
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
+      const user = await repo.insertUser(tx, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! });
+      audit({ tenantId: user.tenantId, operation: 'user.create', targetType: 'user', targetId: user.id, changes: created(user) });
+      return user;
+    });
   }
 
-  async update(ctx: RequestContext, id: string, input: UserInput): Promise<User> {
+  /** With `expectedVersion`, the update applies only if the user is still at that version (else CONFLICT). */
+  async update(ctx: RequestContext, id: string, input: UserInput, expectedVersion?: number | null): Promise<User> {
     requireSuperAdmin(ctx, 'update users');
+    const expected = expectedVersion == null ? undefined : v.version('expectedVersion', expectedVersion);
     const current = await this.get(ctx, id);
     if (input.tenantId != null && v.uuid('user.tenantId', input.tenantId) !== current.tenantId) {
       throw Errors.invalid('user.tenantId', 'a user cannot move to another tenant; create the user in the other tenant instead');
     }
     const write = this.validate(input, 'user');
-    const updated = await run(() => repo.updateUser(this.deps.db, current.tenantId, current.id, write));
-    if (!updated) throw Errors.notFound('User', 'id', id);
-    return updated;
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
+      const updated = await repo.updateUser(tx, current.tenantId, current.id, write, expected);
+      if (!updated) {
+        const now = await repo.findUserById(tx, current.id);
+        if (now && expected !== undefined) throw Errors.staleVersion('User', 'expectedVersion', expected, now.version);
+        throw Errors.notFound('User', 'id', id);
+      }
+      audit({ tenantId: updated.tenantId, operation: 'user.update', targetType: 'user', targetId: updated.id, changes: diff(current, updated, AUDITED_FIELDS) });
+      return updated;
+    });
   }
 
   /**
@@ -97,13 +114,14 @@ export class UserService {
     const lookupEmail = args.email == null ? undefined : v.email('email', args.email);
     const write = this.validate(args.user, 'user');
     const tenant = await this.tenants.resolve(ctx, args.tenantId, 'tenantId');
-    return inTransaction(this.deps.db, async (tx) => {
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
       const existing =
         (ref !== undefined ? await repo.findUserByReference(tx, tenant.id, ref) : undefined) ??
         (lookupEmail !== undefined ? await repo.findUserByEmail(tx, tenant.id, lookupEmail) : undefined);
       if (existing) {
-        const user = await repo.updateUser(tx, tenant.id, existing.id, write);
-        return { created: false, user: user! };
+        const user = (await repo.updateUser(tx, tenant.id, existing.id, write))!;
+        audit({ tenantId: user.tenantId, operation: 'user.update', targetType: 'user', targetId: user.id, changes: diff(existing, user, AUDITED_FIELDS) });
+        return { created: false, user };
       }
       const email = write.email ?? lookupEmail;
       if (email === undefined) throw Errors.invalid('user.email', 'is required when the user is created');
@@ -114,14 +132,26 @@ export class UserService {
         reference: ref ?? this.deps.newId(),
         email,
       });
+      audit({ tenantId: user.tenantId, operation: 'user.create', targetType: 'user', targetId: user.id, changes: created(user) });
       return { created: true, user };
     });
   }
 
+  /**
+   * Deleting a user erases it: its memberships and role assignments go with it, and the audit log keeps only a
+   * pseudonym in its place (see repositories/audit.ts), all in one transaction.
+   */
   async delete(ctx: RequestContext, id: string): Promise<boolean> {
     requireSuperAdmin(ctx, 'delete users');
     const user = await this.get(ctx, id);
-    return run(() => repo.deleteUser(this.deps.db, user.tenantId, user.id));
+    return writeAudited(this.deps, ctx, async (tx, audit) => {
+      const deleted = await repo.deleteUser(tx, user.tenantId, user.id);
+      if (!deleted) return false;
+      const pseudonym = `erased:${this.deps.newId()}`;
+      await pseudonymizeSubject(tx, user.id, pseudonym);
+      audit({ tenantId: user.tenantId, operation: 'user.delete', targetType: 'user', targetId: pseudonym });
+      return true;
+    });
   }
 
   /** A user token may read its own record only. */

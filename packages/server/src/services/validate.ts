@@ -112,3 +112,9 @@ export function idFilters<F extends object>(filter: F, keys: readonly (keyof F &
     }
   }
 }
+
+/** An expected version for optimistic concurrency: a positive integer. */
+export function version(field: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw Errors.invalid(field, 'must be a positive integer (the version you last read)');
+  return v;
+}

@@ -24,7 +24,19 @@ export interface TestServer {
  * made for this test file and dropped afterwards, so runs never collide.
  */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({ NODE_ENV: 'test', ROSTER_API_KEY: TEST_API_KEY, LOG_LEVEL: 'silent', ...env }, {});
+  // Rate limiting is off unless a test turns it on: every test client calls from 127.0.0.1 at full speed.
+  const settings: Record<string, string> = {
+    NODE_ENV: 'test',
+    ROSTER_API_KEY: TEST_API_KEY,
+    LOG_LEVEL: 'silent',
+    ROSTER_RATE_LIMIT_API_KEY: '0',
+    ROSTER_RATE_LIMIT_USER: '0',
+    ROSTER_RATE_LIMIT_ANONYMOUS: '0',
+    ...env,
+  };
+  // An empty value unsets a default: ROSTER_API_KEY: '' starts with a generated key instead.
+  for (const key of Object.keys(env)) if (env[key] === '') delete settings[key];
+  const config = loadConfig(settings, {});
   let queries = 0;
   const onQuery = () => void queries++;
   let dropDatabase: () => Promise<void> = async () => {};

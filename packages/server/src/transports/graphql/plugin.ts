@@ -5,6 +5,7 @@ import mercurius from 'mercurius';
 import type { Config } from '../../config.ts';
 import type { Services } from '../../services/index.ts';
 import { RequestLoaders } from './loaders.ts';
+import { requireActor } from '../http/protection.ts';
 import { renderError } from './errors.ts';
 import { maxFieldsRule } from './limits.ts';
 import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
@@ -49,7 +50,7 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
   app.addHook('preHandler', async (request, reply) => {
     if (request.routeOptions.url !== '/graphql') return;
     try {
-      request.actor = await services.auth.authenticate(request.headers);
+      requireActor(request);
     } catch (e) {
       const { rendered, status } = renderError(e, request.log, request.id);
       return reply.code(status).send({ data: null, errors: [rendered] });

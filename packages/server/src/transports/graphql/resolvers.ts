@@ -19,6 +19,7 @@ import type { UserGroupInput } from '../../services/groups.ts';
 import type { UserInput } from '../../services/users.ts';
 import type { RoleInput } from '../../services/roles.ts';
 import type { TenantInput } from '../../services/tenants.ts';
+import type { AuditListArgs } from '../../services/audit.ts';
 import type { GroupRelation } from '../../repositories/users.ts';
 import type { PageResult, RequestLoaders } from './loaders.ts';
 import { DateScalar, JsonObjectScalar, UUIDScalar } from './scalars.ts';
@@ -88,18 +89,24 @@ export function buildResolvers(services: Services): IResolvers {
       role: (_p: unknown, a: { id: string }, ctx: Ctx) => roles.get(ctx.roster, a.id),
       roles: (_p: unknown, a: RoleListArgs, ctx: Ctx) => roles.list(ctx.roster, a),
       isTenantsActive: () => true,
+      auditEvents: (_p: unknown, a: { filter?: AuditListArgs | null; first?: number | null; after?: string | null }, ctx: Ctx) =>
+        services.audit.list(ctx.roster, { ...(a.filter ?? {}), first: a.first, after: a.after }),
+      apiKeys: (_p: unknown, a: { includeRevoked?: boolean | null }, ctx: Ctx) => services.apiKeys.list(ctx.roster, a.includeRevoked === true),
+      signingKeys: (_p: unknown, _a: unknown, ctx: Ctx) => services.auth.signingKeys(ctx.roster),
     },
     Mutation: {
       createUser: (_p: unknown, a: { user: UserInput }, ctx: Ctx) => users.create(ctx.roster, a.user),
-      updateUser: (_p: unknown, a: { id: string; user: UserInput }, ctx: Ctx) => users.update(ctx.roster, a.id, a.user),
+      updateUser: (_p: unknown, a: { id: string; user: UserInput; expectedVersion?: number | null }, ctx: Ctx) => users.update(ctx.roster, a.id, a.user, a.expectedVersion),
       deleteUser: (_p: unknown, a: { id: string }, ctx: Ctx) => users.delete(ctx.roster, a.id),
       createUserGroup: (_p: unknown, a: { userGroup: UserGroupInput }, ctx: Ctx) => groups.create(ctx.roster, a.userGroup),
-      updateUserGroup: (_p: unknown, a: { id: string; userGroup: UserGroupInput }, ctx: Ctx) => groups.update(ctx.roster, a.id, a.userGroup),
+      updateUserGroup: (_p: unknown, a: { id: string; userGroup: UserGroupInput; expectedVersion?: number | null }, ctx: Ctx) =>
+        groups.update(ctx.roster, a.id, a.userGroup, a.expectedVersion),
       deleteUserGroup: (_p: unknown, a: { id: string }, ctx: Ctx) => groups.delete(ctx.roster, a.id),
       addUsersToUserGroup: (_p: unknown, a: { userGroupId: string; userIds: string[] }, ctx: Ctx) => roq('add')(ctx, a),
       removeUsersFromUserGroup: (_p: unknown, a: { userGroupId: string; userIds: string[] }, ctx: Ctx) => roq('remove')(ctx, a),
       createTenant: (_p: unknown, a: { tenant: TenantInput }, ctx: Ctx) => tenants.create(ctx.roster, a.tenant),
-      updateTenant: (_p: unknown, a: { id: string; tenant: TenantInput }, ctx: Ctx) => tenants.update(ctx.roster, a.id, a.tenant),
+      updateTenant: (_p: unknown, a: { id: string; tenant: TenantInput; expectedVersion?: number | null }, ctx: Ctx) =>
+        tenants.update(ctx.roster, a.id, a.tenant, a.expectedVersion),
       createRole: (_p: unknown, a: { role: RoleInput }, ctx: Ctx) => roles.create(ctx.roster, a.role),
       assignRolesToUser: (_p: unknown, a: { userId: string; roleKeys: string[] }, ctx: Ctx) => roles.setUserRoles(ctx.roster, a.userId, a.roleKeys, true),
       unassignRolesFromUser: (_p: unknown, a: { userId: string; roleKeys: string[] }, ctx: Ctx) => roles.setUserRoles(ctx.roster, a.userId, a.roleKeys, false),
@@ -121,6 +128,19 @@ export function buildResolvers(services: Services): IResolvers {
       },
       updateOrCreateUser: (_p: unknown, a: { ref?: string; email?: string; tenantId?: string; user: UserInput }, ctx: Ctx) =>
         users.updateOrCreate(ctx.roster, a),
+      createApiKey: async (_p: unknown, a: { name: string; expiresAt?: Date | null }, ctx: Ctx) => {
+        const issued = await services.apiKeys.create(ctx.roster, a);
+        return { apiKey: issued.record, key: issued.key };
+      },
+      rotateApiKey: async (_p: unknown, a: { id: string; gracePeriodSeconds?: number | null }, ctx: Ctx) => {
+        const issued = await services.apiKeys.rotate(ctx.roster, a.id, a.gracePeriodSeconds ?? 0);
+        return { apiKey: issued.record, key: issued.key };
+      },
+      revokeApiKey: (_p: unknown, a: { id: string }, ctx: Ctx) => services.apiKeys.revoke(ctx.roster, a.id),
+      rotateSigningKey: async (_p: unknown, _a: unknown, ctx: Ctx) => {
+        const { kid } = await services.auth.rotateSigningKey(ctx.roster);
+        return services.auth.signingKeys(ctx.roster).find((k) => k.kid === kid);
+      },
     },
     UserModel: {
       tenant: (u: User, _a: unknown, ctx: Ctx) => ctx.loaders.tenantById.load(u.tenantId),

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isAppError } from '../../errors.ts';
 import type { Services } from '../../services/index.ts';
+import { requireActor } from './protection.ts';
 
 interface TokenBody {
   email?: unknown;
@@ -17,6 +18,12 @@ export async function registerAuthRoutes(app: FastifyInstance, services: Service
     return { status: e.status, body: { statusCode: e.status, errorCode: e.code, message: e.message } };
   };
 
+  // The public halves of the token signing keys, for anyone verifying Roster's tokens.
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return services.auth.ring.jwks();
+  });
+
   app.post<{ Body: TokenBody }>('/v01/authorize/serviceAccount', async (request, reply) => {
     try {
       const token = await services.auth.serviceAccountToken(request.body ?? {});
@@ -29,7 +36,7 @@ export async function registerAuthRoutes(app: FastifyInstance, services: Service
 
   app.post<{ Body: TokenBody }>('/v01/authorize', async (request, reply) => {
     try {
-      const actor = await services.auth.authenticate(request.headers);
+      const actor = requireActor(request);
       const token = await services.auth.userToken({ actor, requestId: request.id }, request.body ?? {});
       return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
     } catch (e) {

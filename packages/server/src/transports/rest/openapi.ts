@@ -15,7 +15,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: '3.0.0',
         contact: { name: 'Roster maintainers' },
         license: { name: 'MIT', identifier: 'MIT' },
-        description: 'User groups, members and roles of companies (tenants). Errors use the ErrorResponse body.',
+        description:
+          'User groups, members and roles of companies (tenants). Errors use the ErrorResponse body. Writes accept an Idempotency-Key header; group reads return an ETag that PATCH and DELETE accept as If-Match; every response carries RateLimit headers.',
       },
       servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The API key or a user token' } } },
@@ -24,6 +25,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'User groups', description: "A company's user groups" },
         { name: 'User group members', description: 'Who belongs to a group' },
         { name: 'Roles and permissions', description: 'Roles of groups, and what users may do' },
+        { name: 'Audit log', description: 'Who changed what, when, through which request' },
+        { name: 'API keys', description: 'Super-admin API keys and the JWT signing key' },
       ],
     },
     hideUntagged: true,

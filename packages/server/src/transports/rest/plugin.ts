@@ -17,11 +17,14 @@ import {
   UpdateMembersRequest,
   UpdateUserGroupRequest,
   UserParams,
+  adminSchemas,
   errorResponses,
   roleSchemas,
   sharedSchemas,
 } from './schemas.ts';
 import { registerRoleRoutes } from './roles.ts';
+import { registerAdminRoutes } from './admin.ts';
+import { requireActor } from '../http/protection.ts';
 
 // Writes by the super-admin key have no user behind them; REST reports them as this actor.
 const SUPER_ADMIN_REFERENCE = { id: '00000000-0000-0000-0000-000000000000', name: 'Roster super-admin' };
@@ -44,6 +47,21 @@ function toRoleUserGroup(g: UserGroup) {
   };
 }
 
+/** A group's ETag is its version: strong, and changed by every write to the group's own fields. */
+const etagOf = (version: number) => `"${version}"`;
+
+/**
+ * The version named by `If-Match` (`"3"`), or undefined when absent or `*`. A stale one is a 409 CONFLICT that
+ * names the current version; several tags, weak tags and anything else are refused as malformed.
+ */
+function ifMatch(request: FastifyRequest): number | undefined {
+  const raw = request.headers['if-match'];
+  if (raw === undefined || raw.trim() === '*') return undefined;
+  const match = /^\s*"([1-9][0-9]{0,14})"\s*$/.exec(raw);
+  if (!match) throw new AppError('BAD_USER_INPUT', 'If-Match: must be one ETag as returned by this API, e.g. "3"', { field: 'If-Match' });
+  return Number(match[1]);
+}
+
 /** Spotnana's error body: `{ debugIdentifier, errorMessages: [{ errorCode, message, errorParameters }] }`. */
 function errorBody(request: FastifyRequest, code: string, message: string, parameters: Record<string, unknown> = {}) {
   const errorParameters = Object.entries(parameters)
@@ -57,17 +75,17 @@ function errorBody(request: FastifyRequest, code: string, message: string, param
  * validate requests, shape responses (unknown fields are never serialised) and produce `/openapi.json`.
  */
 export async function registerRest(app: FastifyInstance, services: Services): Promise<void> {
-  for (const schema of [...sharedSchemas, ...roleSchemas]) app.addSchema(schema);
+  for (const schema of [...sharedSchemas, ...roleSchemas, ...adminSchemas]) app.addSchema(schema);
 
   await app.register(async (rest) => {
     // Responses are validated against the same schemas as well: a field the schema lacks, or a wrong type, is a
     // bug of ours and fails loudly (500, logged) instead of leaking.
     const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, allErrors: true, strict: false });
     addFormats.default(ajv);
-    for (const schema of [...sharedSchemas, ...roleSchemas]) ajv.addSchema(schema);
+    for (const schema of [...sharedSchemas, ...roleSchemas, ...adminSchemas]) ajv.addSchema(schema);
     await rest.register(responseValidation, { ajv });
     rest.addHook('onRequest', async (request) => {
-      request.actor = await services.auth.authenticate(request.headers);
+      requireActor(request);
     });
 
     rest.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -139,15 +157,21 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
     rest.get<{ Params: GroupParams }>(
       '/v3/companies/:companyId/user-groups/:groupId',
       { schema: { tags: TAGS.groups, summary: 'Read a user group', operationId: 'getUserGroup', description: 'Reads one user group of the company. A group of another company is reported as not found.', params: GroupParams, response: { 200: RoleUserGroup, ...errorResponses } } },
-      async (request) => toRoleUserGroup(await groupOf(request, request.params)),
+      async (request, reply) => {
+        const group = await groupOf(request, request.params);
+        reply.header('etag', etagOf(group.version));
+        return toRoleUserGroup(group);
+      },
     );
 
     rest.patch<{ Params: GroupParams; Body: { name?: string; description?: string } }>(
       '/v3/companies/:companyId/user-groups/:groupId',
       { schema: { tags: TAGS.groups, summary: "Change a group's name or description (not of platform groups)", operationId: 'updateUserGroup', description: 'Renames a group or changes its description. Platform groups (isUnmodifiable) refuse with 403.', params: GroupParams, body: UpdateUserGroupRequest, response: { 200: RoleUserGroup, ...errorResponses } } },
-      async (request) => {
+      async (request, reply) => {
         const group = await groupOf(request, request.params);
-        return toRoleUserGroup(await services.groups.update(ctx(request), group.id, request.body));
+        const updated = await services.groups.update(ctx(request), group.id, request.body, ifMatch(request), 'If-Match');
+        reply.header('etag', etagOf(updated.version));
+        return toRoleUserGroup(updated);
       },
     );
 
@@ -156,7 +180,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
       { schema: { tags: TAGS.groups, summary: 'Delete a user group (not a platform group)', operationId: 'deleteUserGroup', description: 'Deletes a group with its memberships and role assignments. Platform groups refuse with 403.', params: GroupParams, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
       async (request) => {
         const group = await groupOf(request, request.params);
-        await services.groups.delete(ctx(request), group.id);
+        await services.groups.delete(ctx(request), group.id, ifMatch(request), 'If-Match');
         return {};
       },
     );
@@ -191,6 +215,7 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
     );
 
     registerRoleRoutes(rest, services, { ctx, groupOf });
+    registerAdminRoutes(rest, services, ctx);
 
     rest.patch<{ Params: GroupParams; Body: UpdateMembersRequest }>(
       '/v3/companies/:companyId/user-groups/:groupId/members',

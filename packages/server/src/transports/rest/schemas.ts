@@ -140,6 +140,8 @@ export const errorResponses = {
   404: Type.Ref(ErrorResponse),
   409: Type.Ref(ErrorResponse),
   413: Type.Ref(ErrorResponse),
+  422: Type.Ref(ErrorResponse),
+  429: Type.Ref(ErrorResponse),
 };
 
 export const PermissionGrantSchema = Type.Object(
@@ -243,3 +245,81 @@ export const CreateRoleRequest = Type.Object(
   { additionalProperties: false },
 );
 export type CreateRoleRequest = Static<typeof CreateRoleRequest>;
+
+// ---- administration: audit log and API keys ----
+
+export const AuditEventSchema = Type.Object(
+  {
+    id: Uuid,
+    occurredAt: Type.Ref(DateTimeOffset),
+    companyId: Type.Union([Uuid, Type.Null()]),
+    actorKind: Type.String({ description: 'apiKey, user or system' }),
+    actorId: Type.Union([Type.String(), Type.Null()], { description: 'API key id or user id; a pseudonym once that user was erased' }),
+    operation: Type.String({ description: 'e.g. user.create, userGroup.update, userGroup.members.add, apiKey.revoke' }),
+    targetType: Type.String(),
+    targetId: Type.Union([Type.String(), Type.Null()]),
+    changes: Type.Object({}, { additionalProperties: true, description: 'Changed fields: values on creation, { from, to } on update; never secrets' }),
+    requestId: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'AuditEvent' },
+);
+
+export const ListAuditEventsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    after: Type.Optional(Type.String({ maxLength: 200, description: 'The nextCursor of the previous page' })),
+    operation: Type.Optional(Type.String({ maxLength: 255 })),
+    actorId: Type.Optional(Type.String({ maxLength: 255 })),
+    targetId: Type.Optional(Type.String({ maxLength: 255 })),
+    targetType: Type.Optional(Type.String({ maxLength: 255 })),
+    occurredAfter: Type.Optional(Type.String({ format: 'date-time' })),
+    occurredBefore: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type ListAuditEventsQuery = Static<typeof ListAuditEventsQuery>;
+
+export const ListAuditEventsResponse = Type.Object({
+  events: Type.Array(Type.Ref(AuditEventSchema)),
+  pagination: Type.Object({ nextCursor: Type.Union([Type.String(), Type.Null()]), hasNextPage: Type.Boolean() }),
+});
+
+export const ApiKeySchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    prefix: Type.String({ description: 'The first characters of the key, to recognise it; never the key' }),
+    createdAt: Type.Ref(DateTimeOffset),
+    lastUsedAt: Type.Union([Type.Ref(DateTimeOffset), Type.Null()]),
+    expiresAt: Type.Union([Type.Ref(DateTimeOffset), Type.Null()]),
+    revokedAt: Type.Union([Type.Ref(DateTimeOffset), Type.Null()]),
+    replacedBy: Type.Union([Uuid, Type.Null()]),
+  },
+  { $id: 'ApiKey' },
+);
+
+export const CreatedApiKeyResponse = Type.Object({
+  apiKey: Type.Ref(ApiKeySchema),
+  key: Type.String({ description: 'The key itself, shown this once: only its hash is stored' }),
+});
+
+export const CreateApiKeyRequest = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 255 }),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type CreateApiKeyRequest = Static<typeof CreateApiKeyRequest>;
+
+export const RotateApiKeyRequest = Type.Object(
+  { gracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 604800, description: 'How long the old key keeps working (default 0)' })) },
+  { additionalProperties: false },
+);
+export type RotateApiKeyRequest = Static<typeof RotateApiKeyRequest>;
+
+export const ApiKeyParams = Type.Object({ keyId: Uuid });
+
+export const ListApiKeysQuery = Type.Object({ includeRevoked: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false });
+
+export const adminSchemas = [AuditEventSchema, ApiKeySchema];

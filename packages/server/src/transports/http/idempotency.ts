@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services/index.ts';
+import { Errors } from '../../errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency?: { principal: string; key: string };
+  }
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Their responses carry secrets, which are never stored: these calls refuse a key instead.
+const SECRET_ROUTES = new Set(['/v3/api-keys', '/v3/api-keys/:keyId/rotate', '/v01/authorize', '/v01/authorize/serviceAccount']);
+const SECRET_MUTATIONS = /\b(createApiKey|rotateApiKey)\b/;
+
+/** `Idempotency-Key` on REST writes and GraphQL requests, for callers with valid credentials. */
+export function registerIdempotency(app: FastifyInstance, services: Services): void {
+  app.addHook('preHandler', async (request, reply) => {
+    const raw = request.headers['idempotency-key'];
+    if (raw === undefined || !WRITE_METHODS.has(request.method) || !request.actor) return;
+    const route = request.routeOptions.url ?? '';
+    const query = (request.body as { query?: unknown } | undefined)?.query;
+    if (SECRET_ROUTES.has(route) || (route === '/graphql' && typeof query === 'string' && SECRET_MUTATIONS.test(query))) {
+      throw Errors.invalid('Idempotency-Key', 'is not accepted on calls that return a secret (API keys, tokens)');
+    }
+    if (Array.isArray(raw)) throw Errors.invalid('Idempotency-Key', 'must be given once');
+    const fingerprint = `${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`;
+    const start = await services.idempotency.start(request.actor, raw, fingerprint);
+    if (start.kind === 'replay') {
+      const { status, body, contentType } = start.response;
+      if (contentType) reply.header('content-type', contentType);
+      return reply.code(status).header('idempotent-replayed', 'true').send(body);
+    }
+    request.idempotency = { principal: start.principal, key: start.key };
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const held = request.idempotency;
+    if (!held) return payload;
+    request.idempotency = undefined;
+    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
+    const contentType = reply.getHeader('content-type');
+    await services.idempotency.finish(held.principal, held.key, {
+      // A streamed body cannot be stored; treat it like a failure so a retry runs again.
+      status: body === undefined ? 500 : reply.statusCode,
+      body: body ?? '',
+      contentType: typeof contentType === 'string' ? contentType : null,
+    });
+    return payload;
+  });
+}

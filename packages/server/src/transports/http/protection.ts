@@ -1,0 +1,102 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Config } from '../../config.ts';
+import { AppError, Errors } from '../../errors.ts';
+import type { Actor } from '../../domain/types.ts';
+import type { Services } from '../../services/index.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, when the request carried valid credentials. */
+    actor?: Actor;
+    /** Why the credentials it carried were refused. */
+    authError?: AppError;
+  }
+}
+
+const CREDENTIAL_HEADERS = ['authorization', 'roq-platform-authorization', 'roq-platform-server-authorization'];
+// Probes and the public key set are never throttled.
+const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/.well-known/jwks.json']);
+
+/** The caller, or the reason its credentials were refused, for routes that require credentials. */
+export function requireActor(request: FastifyRequest): Actor {
+  if (request.actor) return request.actor;
+  throw request.authError ?? Errors.unauthenticated('Missing credentials: send Authorization: Bearer <API key or token>');
+}
+
+/**
+ * What guards every request before it reaches a route: identification of the caller (once, for rate limiting
+ * and for the routes), the rate limiter per API key, per user and per address, security headers, and CORS.
+ */
+export async function registerProtection(app: FastifyInstance, services: Services, config: Config): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    if (!CREDENTIAL_HEADERS.some((h) => request.headers[h] !== undefined)) return;
+    try {
+      request.actor = await services.auth.authenticate(request.headers);
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      request.authError = e;
+    }
+  });
+
+  const limits = config.rateLimit;
+  const redis = limits.redisUrl
+    ? new Redis(limits.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    : undefined;
+  // A Redis outage must not take the directory down: the limiter lets requests through and says so in the log.
+  redis?.on('error', (err: Error) => app.log.warn({ err: err.message }, 'rate limiter: Redis unavailable'));
+  const classOf = (key: string) => (key.startsWith('key:') ? limits.apiKey : key.startsWith('user:') ? limits.user : limits.anonymous);
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'onRequest',
+    timeWindow: limits.windowSeconds * 1000,
+    enableDraftSpec: true,
+    ...(redis ? { redis, nameSpace: 'roster-rate-limit:', skipOnError: true } : {}),
+    keyGenerator: (request) => {
+      const actor = request.actor;
+      if (actor?.kind === 'superAdmin') return `key:${actor.keyId ?? 'token'}`;
+      if (actor?.kind === 'user') return `user:${actor.userId}`;
+      return `ip:${request.ip}`;
+    },
+    max: async (_request, key) => classOf(key),
+    // A limit of 0 switches that class off.
+    allowList: (request, key) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? '') || classOf(key) === 0,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${limits.windowSeconds} s; retry in ${Math.ceil(context.ttl / 1000)} s`, {
+        limit: context.max,
+        retryAfterSeconds: Math.ceil(context.ttl / 1000),
+      }),
+  });
+  if (redis) app.addHook('onClose', async () => void (await redis.quit().catch(() => undefined)));
+
+  await app.register(helmet, {
+    // GraphiQL (unpkg) and the API reference page need scripts and styles; JSON responses are unaffected.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'", 'https://unpkg.com'],
+        styleSrc: ["'self'", "'unsafe-inline'", 'https://unpkg.com'],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: { maxAge: 31536000, includeSubDomains: true },
+  });
+
+  // Closed unless configured: without ROSTER_CORS_ORIGINS no cross-origin browser call is allowed.
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: [...config.corsOrigins],
+      methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-request-id', 'roq-platform-authorization', 'roq-platform-server-authorization'],
+      exposedHeaders: ['etag', 'x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'idempotent-replayed'],
+      maxAge: 600,
+    });
+  }
+}
