@@ -145,6 +145,7 @@ export interface IdempotencyKeysTable {
   response_status: number | null;
   response_body: string | null;
   response_type: string | null;
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>;
   locked_until: Timestamp;
   created_at: Timestamp;
 }

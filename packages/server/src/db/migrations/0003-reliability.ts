@@ -37,6 +37,7 @@ const statements = [
      response_status integer,
      response_body text,
      response_type text,
+     response_headers jsonb,
      locked_until timestamptz NOT NULL,
      created_at timestamptz NOT NULL DEFAULT now(),
      CONSTRAINT idempotency_keys__pkey PRIMARY KEY (principal, key)

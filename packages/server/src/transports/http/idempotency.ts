@@ -12,6 +12,8 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // Their responses carry secrets, which are never stored: these calls refuse a key instead.
 const SECRET_ROUTES = new Set(['/v3/api-keys', '/v3/api-keys/:keyId/rotate', '/v01/authorize', '/v01/authorize/serviceAccount']);
 const SECRET_MUTATIONS = /\b(createApiKey|rotateApiKey)\b/;
+// Headers a client needs from a replay as much as from the first answer.
+const REPLAYED_HEADERS = ['etag', 'location'];
 
 /** `Idempotency-Key` on REST writes and GraphQL requests, for callers with valid credentials. */
 export function registerIdempotency(app: FastifyInstance, services: Services): void {
@@ -27,8 +29,9 @@ export function registerIdempotency(app: FastifyInstance, services: Services): v
     const fingerprint = `${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`;
     const start = await services.idempotency.start(request.actor, raw, fingerprint);
     if (start.kind === 'replay') {
-      const { status, body, contentType } = start.response;
+      const { status, body, contentType, headers } = start.response;
       if (contentType) reply.header('content-type', contentType);
+      for (const [name, value] of Object.entries(headers)) if (REPLAYED_HEADERS.includes(name)) reply.header(name, value);
       return reply.code(status).header('idempotent-replayed', 'true').send(body);
     }
     request.idempotency = { principal: start.principal, key: start.key };
@@ -40,11 +43,17 @@ export function registerIdempotency(app: FastifyInstance, services: Services): v
     request.idempotency = undefined;
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
     const contentType = reply.getHeader('content-type');
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = reply.getHeader(name);
+      if (typeof value === 'string') headers[name] = value;
+    }
     await services.idempotency.finish(held.principal, held.key, {
       // A streamed body cannot be stored; treat it like a failure so a retry runs again.
       status: body === undefined ? 500 : reply.statusCode,
       body: body ?? '',
       contentType: typeof contentType === 'string' ? contentType : null,
+      headers,
     });
     return payload;
   });

@@ -1,4 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { RequestContext } from '../../domain/types.ts';
 import type { ApiKeyRecord } from '../../repositories/api-keys.ts';
 import type { AuditRecord } from '../../repositories/audit.ts';
@@ -15,6 +17,12 @@ import {
   RotateApiKeyRequest,
   errorResponses,
 } from './schemas.ts';
+
+// Query strings are text: `?limit=5` must read as 5. Bodies stay strict (the app's Ajv does not coerce), so only
+// the GET routes here, which have no body, use this coercing validator for their path and query parameters.
+const coercing = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+addFormats.default(coercing);
+const queryValidator = ({ schema }: { schema: FastifySchema }) => coercing.compile(schema as object);
 
 const iso = (d: Date) => ({ iso8601: d.toISOString() });
 const isoOrNull = (d: Date | null) => (d ? iso(d) : null);
@@ -51,7 +59,7 @@ function toRestApiKey(k: ApiKeyRecord) {
 export function registerAdminRoutes(rest: FastifyInstance, services: Services, ctx: (request: FastifyRequest) => RequestContext): void {
   rest.get<{ Params: { companyId: string }; Querystring: ListAuditEventsQuery }>(
     '/v3/companies/:companyId/audit-events',
-    { schema: { tags: ['Audit log'], summary: "Read a company's audit log", operationId: 'listAuditEvents', description: 'Every write in the company, newest first, by cursor (nextCursor → after). Needs REPORT_MANAGEMENT: READ, or the super-admin key. Erased users appear as pseudonyms.', params: CompanyParams, querystring: ListAuditEventsQuery, response: { 200: ListAuditEventsResponse, ...errorResponses } } },
+    { validatorCompiler: queryValidator, schema: { tags: ['Audit log'], summary: "Read a company's audit log", operationId: 'listAuditEvents', description: 'Every write in the company, newest first, by cursor (nextCursor → after). Needs REPORT_MANAGEMENT: READ, or the super-admin key. Erased users appear as pseudonyms.', params: CompanyParams, querystring: ListAuditEventsQuery, response: { 200: ListAuditEventsResponse, ...errorResponses } } },
     async (request) => {
       const q = request.query;
       const page = await services.audit.list(ctx(request), {
@@ -72,7 +80,7 @@ export function registerAdminRoutes(rest: FastifyInstance, services: Services, c
   const TAGS = ['API keys'];
   rest.get<{ Querystring: { includeRevoked?: boolean } }>(
     '/v3/api-keys',
-    { schema: { tags: TAGS, summary: 'List API keys (prefixes only)', operationId: 'listApiKeys', description: 'The super-admin API keys, newest first; revoked ones with includeRevoked=true. Keys themselves are never shown again.', querystring: ListApiKeysQuery, response: { 200: { type: 'object', properties: { apiKeys: { type: 'array', items: { $ref: 'ApiKey#' } } }, required: ['apiKeys'] }, ...errorResponses } } },
+    { validatorCompiler: queryValidator, schema: { tags: TAGS, summary: 'List API keys (prefixes only)', operationId: 'listApiKeys', description: 'The super-admin API keys, newest first; revoked ones with includeRevoked=true. Keys themselves are never shown again.', querystring: ListApiKeysQuery, response: { 200: { type: 'object', properties: { apiKeys: { type: 'array', items: { $ref: 'ApiKey#' } } }, required: ['apiKeys'] }, ...errorResponses } } },
     async (request) => ({ apiKeys: (await services.apiKeys.list(ctx(request), request.query.includeRevoked === true)).map(toRestApiKey) }),
   );
 

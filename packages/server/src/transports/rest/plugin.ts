@@ -180,7 +180,10 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
       { schema: { tags: TAGS.groups, summary: 'Delete a user group (not a platform group)', operationId: 'deleteUserGroup', description: 'Deletes a group with its memberships and role assignments. Platform groups refuse with 403.', params: GroupParams, response: { 200: { type: 'object', properties: {} }, ...errorResponses } } },
       async (request) => {
         const group = await groupOf(request, request.params);
-        await services.groups.delete(ctx(request), group.id, ifMatch(request), 'If-Match');
+        // Gone meanwhile (a concurrent delete won): the caller deleted nothing.
+        if (!(await services.groups.delete(ctx(request), group.id, ifMatch(request), 'If-Match'))) {
+          throw new AppError('NOT_FOUND', `UserGroup not found (groupId = "${request.params.groupId}")`, { field: 'groupId' });
+        }
         return {};
       },
     );
