@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   ROSTER_BATCH_MAX: intFrom(10_000, 1, 1_000_000),
   ROSTER_QUERY_DEPTH_MAX: intFrom(8, 2, 64),
   ROSTER_QUERY_FIELDS_MAX: intFrom(500, 10, 100_000),
+  ROSTER_QUERY_COST_MAX: intFrom(200_000, 100, 100_000_000),
   ROSTER_BODY_LIMIT_BYTES: intFrom(2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
   ROSTER_SIGNING_KEY_MAX_AGE_DAYS: intFrom(30, 1, 3650),
   ROSTER_KEY_REFRESH_SECONDS: intFrom(5, 1, 86400),
@@ -53,6 +54,8 @@ export interface Config {
     readonly queryDepth: number;
     /** Most field selections (aliases included) one GraphQL document may have. */
     readonly queryFields: number;
+    /** Most rows one GraphQL query may ask for, page sizes multiplied through nested lists. */
+    readonly queryCost: number;
     readonly bodyBytes: number;
     readonly stringLength: number;
     readonly customDataBytes: number;
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       batchMax: e.ROSTER_BATCH_MAX,
       queryDepth: e.ROSTER_QUERY_DEPTH_MAX,
       queryFields: e.ROSTER_QUERY_FIELDS_MAX,
+      queryCost: e.ROSTER_QUERY_COST_MAX,
       bodyBytes: e.ROSTER_BODY_LIMIT_BYTES,
       stringLength: 255,
       customDataBytes: 64 * 1024,

@@ -123,6 +123,37 @@ describe('npm start on an embedded data directory', () => {
     assert.equal(await second.exited, 0, second.output());
   });
 
+  it('a second process on the same data directory refuses to start; the first keeps serving', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'roster-lock-'));
+    dirs.push(dataDir);
+    const env = { ROSTER_API_KEY: 'lifecycle-test-key-0123456789' };
+    const first = await start(dataDir, env);
+    const environment: Record<string, string | undefined> = { ...process.env, ROSTER_DATA_DIR: dataDir, PORT: '0', ...env };
+    delete environment.DATABASE_URL;
+    const second = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    second.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => second.on('exit', resolve));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, new RegExp(`in use by process ${first.child.pid}`));
+    const res = await gql<{ createUser: { id: string } }>(
+      { url: first.url, apiKey: env.ROSTER_API_KEY },
+      'mutation { createUser(user: { reference: "still-here", email: "still-here@example.com" }) { id } }',
+    );
+    assert.ok(res.data?.createUser.id, JSON.stringify(res.errors));
+    // A killed holder leaves its lock behind; the next start takes it over.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = await start(dataDir, env);
+    const found = await gql<{ users: { totalCount: number } }>(
+      { url: third.url, apiKey: env.ROSTER_API_KEY },
+      '{ users(filter: { reference: { equalTo: "still-here" } }) { totalCount } }',
+    );
+    assert.equal(found.data?.users.totalCount, 1);
+    third.child.kill('SIGTERM');
+    assert.equal(await third.exited, 0, third.output());
+  });
+
   it('refuses to start in production without ROSTER_API_KEY, with a clear message', async () => {
     const environment: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', ROSTER_DATA_DIR: 'memory://' };
     delete environment.ROSTER_API_KEY;

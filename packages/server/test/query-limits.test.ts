@@ -32,3 +32,34 @@ describe('query size limits', () => {
     assert.equal(res.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
   });
 });
+
+describe('query cost limit', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ ROSTER_QUERY_COST_MAX: '10000' });
+  });
+  after(() => server.close());
+
+  const nested = 'query($outer: Int, $inner: Int) { users(limit: $outer) { data { userGroups(limit: $inner) { data { id } } } } }';
+
+  it('multiplies page sizes through nested lists, reading variables, and refuses before anything runs', async () => {
+    server.resetQueryCount();
+    const res = await gql(server, nested, { outer: 1000, inner: 100 });
+    assert.equal(res.status, 400);
+    assert.equal(res.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
+    assert.match(res.errors?.[0]?.message ?? '', /^query: may return 101000 rows .*limit of 10000/);
+    assert.equal(server.queryCount(), 0, 'nothing may run for a refused query');
+  });
+
+  it('accepts the same document with smaller pages (the cost is per request, not per cached document)', async () => {
+    const res = await gql(server, nested, { outer: 50, inner: 50 });
+    assert.equal(res.status, 200, JSON.stringify(res.errors));
+  });
+
+  it('counts lists without a page size at the default size, and lists inside fragments', async () => {
+    // 100 users × 100 groups each (defaults) = 10,100 rows > 10,000.
+    const res = await gql(server, 'query { users { data { ...F } } } fragment F on UserModel { userGroups { data { id } } }');
+    assert.equal(res.status, 400);
+    assert.match(res.errors?.[0]?.message ?? '', /may return 10100 rows/);
+  });
+});

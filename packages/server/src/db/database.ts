@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql, type LogConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
+import { lockDataDirectory } from './data-dir-lock.ts';
 
 export type Db = Kysely<Database>;
 
@@ -44,13 +45,25 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await sql`select 1`.execute(db);
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  if (!options.dataDir.startsWith('memory://')) await mkdir(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log: queryLogger(options) });
-  return {
-    db,
-    kind: 'pglite',
-    // Kysely's PGlite driver closes the PGlite instance on destroy, which flushes the data directory.
-    close: () => db.destroy(),
-  };
+  let unlock = () => {};
+  if (!options.dataDir.startsWith('memory://')) {
+    await mkdir(options.dataDir, { recursive: true });
+    unlock = lockDataDirectory(options.dataDir);
+  }
+  try {
+    const pglite = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log: queryLogger(options) });
+    return {
+      db,
+      kind: 'pglite',
+      // Kysely's PGlite driver closes the PGlite instance on destroy, which flushes the data directory.
+      close: async () => {
+        await db.destroy();
+        unlock();
+      },
+    };
+  } catch (e) {
+    unlock();
+    throw e;
+  }
 }

@@ -1,4 +1,4 @@
-import { GraphQLError, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type FieldNode, type SelectionSetNode, type ValidationRule } from 'graphql';
 
 /**
  * Bounds the size of a query: the number of field selections in the document (aliases included), so a
@@ -25,3 +25,41 @@ export function maxFieldsRule(maxFields: number): ValidationRule {
     };
   };
 }
+
+/**
+ * The most rows a query may return, counting each paginated list (a field with a `limit` or `first` argument, or
+ * a list field without one, at the default page size) as its page size times the pages of every list around it:
+ * `users(limit: 1000) { userGroups(limit: 100) }` costs 1,000 + 100,000. Page sizes given as variables are read.
+ * Computed per request (the document is cached, the variables are not), before execution.
+ */
+export function queryCost(document: DocumentNode, variables: Record<string, unknown> | undefined, defaultPageSize: number, stopAbove: number): number {
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const pageSize = (field: FieldNode): number | undefined => {
+    const arg = field.arguments?.find((a) => a.name.value === 'limit' || a.name.value === 'first');
+    if (!arg) return field.selectionSet && LIST_FIELDS.has(field.name.value) ? defaultPageSize : undefined;
+    const value = arg.value.kind === Kind.VARIABLE ? variables?.[arg.value.name.value] : arg.value.kind === Kind.INT ? Number(arg.value.value) : undefined;
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : defaultPageSize;
+  };
+  const cost = (set: SelectionSetNode | undefined, multiplier: number, seen: ReadonlySet<string>): number => {
+    let total = 0;
+    for (const selection of set?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) {
+        const size = pageSize(selection);
+        const inner = size === undefined ? multiplier : multiplier * size;
+        total += (size === undefined ? 0 : inner) + cost(selection.selectionSet, inner, seen);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        total += cost(selection.selectionSet, multiplier, seen);
+      } else if (!seen.has(selection.name.value)) {
+        total += cost(fragments.get(selection.name.value)?.selectionSet, multiplier, new Set([...seen, selection.name.value]));
+      }
+      if (total > stopAbove) break;
+    }
+    return total;
+  };
+  let total = 0;
+  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION) total += cost(d.selectionSet, 1, new Set());
+  return total;
+}
+
+// List fields that page by default when no page size is given.
+const LIST_FIELDS = new Set(['users', 'userGroups', 'managers', 'roles', 'tenants', 'userProfiles', 'auditEvents', 'userGroupMembers']);

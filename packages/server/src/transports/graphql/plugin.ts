@@ -7,7 +7,8 @@ import type { Services } from '../../services/index.ts';
 import { RequestLoaders } from './loaders.ts';
 import { requireActor } from '../http/protection.ts';
 import { renderError } from './errors.ts';
-import { maxFieldsRule } from './limits.ts';
+import { maxFieldsRule, queryCost } from './limits.ts';
+import { Errors } from '../../errors.ts';
 import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
 
 export const schemaSdl = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
@@ -44,6 +45,16 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
         response: { data: execution.data ?? null, errors: rendered.map((r) => r.rendered) },
       };
     },
+  });
+
+  // The cost bound needs the variables (page sizes are often variables), so it runs per request, after the
+  // cached parse and validation.
+  app.graphql.addHook('preExecution', async (_schema, document, _context, variables) => {
+    const max = config.limits.queryCost;
+    const cost = queryCost(document, variables as Record<string, unknown> | undefined, config.limits.listDefault, max);
+    if (cost > max) {
+      throw Errors.invalid('query', `may return ${cost} rows or more (page sizes multiplied through nested lists), more than the limit of ${max}; ask for smaller pages`);
+    }
   });
 
   // Authenticate every GraphQL request before Mercurius sees it; GraphiQL's static page needs no credentials.
