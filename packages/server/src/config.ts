@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().url().optional(),
   ROSTER_CORS_ORIGINS: z.string().optional(),
   ROSTER_IDEMPOTENCY_TTL_HOURS: intFrom(24, 1, 24 * 30),
+  ROSTER_ALLOW_EMBEDDED_IN_PRODUCTION: z.enum(['true', 'false']).default('false'),
   ROSTER_GRAPHIQL: z.enum(['true', 'false']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -126,6 +127,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   };
   if (config.env === 'production' && !config.apiKey) {
     throw new ConfigError('Invalid configuration: ROSTER_API_KEY is required when NODE_ENV=production');
+  }
+  // Embedded PGlite survives a crash of the process but not of the machine (it cannot fsync): production must
+  // choose PostgreSQL, or accept that explicitly.
+  if (config.env === 'production' && !config.databaseUrl && e.ROSTER_ALLOW_EMBEDDED_IN_PRODUCTION !== 'true') {
+    throw new ConfigError(
+      'Invalid configuration: NODE_ENV=production needs DATABASE_URL. The embedded database survives process crashes but not power loss ' +
+        '(PGlite cannot fsync); set ROSTER_ALLOW_EMBEDDED_IN_PRODUCTION=true to accept that.',
+    );
   }
   return Object.freeze(config);
 }

@@ -31,7 +31,8 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  // Up to 60 s: a first start on a busy 2-core machine (initdb of PGlite, migrations) can take 15 s and more.
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(`${url}/readyz`)).ok) return { child, url, output: () => output, exited };
     } catch {
@@ -163,5 +164,29 @@ describe('npm start on an embedded data directory', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(code, 2);
     assert.match(stderr, /ROSTER_API_KEY is required/);
+  });
+});
+
+describe('embedded database in production', () => {
+  it('refuses to start without DATABASE_URL unless the no-fsync risk is accepted', async () => {
+    const run = async (extra: Record<string, string>) => {
+      const environment: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', ROSTER_API_KEY: 'lifecycle-test-key-0123456789', ROSTER_DATA_DIR: 'memory://', PORT: '0', ...extra };
+      delete environment.DATABASE_URL;
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const listening = new Promise<'listening'>((resolve) => child.stdout.on('data', () => output.includes('Roster listening') && resolve('listening')));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const outcome = await Promise.race([listening, exited]);
+      child.kill('SIGTERM');
+      await exited;
+      return { outcome, output };
+    };
+    const refused = await run({});
+    assert.equal(refused.outcome, 2, refused.output);
+    assert.match(refused.output, /NODE_ENV=production needs DATABASE_URL.*ROSTER_ALLOW_EMBEDDED_IN_PRODUCTION/s);
+    const accepted = await run({ ROSTER_ALLOW_EMBEDDED_IN_PRODUCTION: 'true' });
+    assert.equal(accepted.outcome, 'listening', accepted.output);
   });
 });
