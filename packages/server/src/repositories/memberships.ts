@@ -6,7 +6,10 @@ import type { GroupRelation } from './users.ts';
 
 const table = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
 
-/** Adds users to a group in one statement; returns the ids that were not there before. */
+/**
+ * Adds users to a group in one statement; returns the ids that were not there before. Ids go in sorted, so two
+ * calls over overlapping users take their row locks in the same order instead of deadlocking.
+ */
 export async function addToGroup(
   db: Db,
   relation: GroupRelation,
@@ -17,7 +20,7 @@ export async function addToGroup(
   if (userIds.length === 0) return [];
   const { rows } = await sql<{ user_id: string }>`
     insert into ${table(relation)} (tenant_id, group_id, user_id)
-    select ${tenantId}::uuid, ${groupId}::uuid, id from unnest(${[...userIds]}::uuid[]) as t(id)
+    select ${tenantId}::uuid, ${groupId}::uuid, id from unnest(${[...userIds].sort()}::uuid[]) as t(id)
     on conflict do nothing
     returning user_id`.execute(db);
   return rows.map((r) => r.user_id);
