@@ -11,6 +11,7 @@ import { registerAuthRoutes } from './transports/http/auth-routes.ts';
 import { registerHealthRoutes } from './transports/http/health-routes.ts';
 import { registerIdempotency } from './transports/http/idempotency.ts';
 import { registerProtection } from './transports/http/protection.ts';
+import { clientErrorHandler, frameworkErrors, notFoundHandler } from './transports/http/framework-errors.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -52,6 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     },
+    frameworkErrors,
+    clientErrorHandler,
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -105,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     return reply.code(500).send({ errors: [{ message: `Internal error; quote request id ${request.id}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
   });
 
+  server.setNotFoundHandler(notFoundHandler);
   await registerProtection(server, services, config);
   registerIdempotency(server, services);
   await registerHealthRoutes(server, db, () => closing);

@@ -199,14 +199,16 @@ export async function countUsersOfTenants(db: Db, tenantIds: readonly string[], 
 }
 
 /** Users holding each role directly or through a group. */
-export async function countUsersOfRoles(db: Db, roleIds: readonly string[]): Promise<Map<string, number>> {
+/** Holders of each role, directly or through a group; within one tenant when `tenantId` is given. */
+export async function countUsersOfRoles(db: Db, roleIds: readonly string[], tenantId?: string): Promise<Map<string, number>> {
+  const inTenant = (column: string) => (tenantId === undefined ? sql`true` : sql`${sql.ref(column)} = ${tenantId}`);
   const { rows } = await sql<{ parent_id: string; n: number }>`
     select x.role_id as parent_id, count(distinct (x.tenant_id, x.user_id))::int as n from (
-      select ur.role_id, ur.tenant_id, ur.user_id from user_roles ur where ur.role_id = any(${[...roleIds]}::uuid[])
+      select ur.role_id, ur.tenant_id, ur.user_id from user_roles ur where ur.role_id = any(${[...roleIds]}::uuid[]) and ${inTenant('ur.tenant_id')}
       union all
       select gr.role_id, m.tenant_id, m.user_id from group_roles gr
       join user_group_members m on m.tenant_id = gr.tenant_id and m.group_id = gr.group_id
-      where gr.role_id = any(${[...roleIds]}::uuid[])
+      where gr.role_id = any(${[...roleIds]}::uuid[]) and ${inTenant('gr.tenant_id')}
     ) x group by x.role_id`.execute(db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }

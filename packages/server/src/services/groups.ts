@@ -9,7 +9,7 @@ import type { UserGroupQuery, UserGroupSearchKey } from '../repositories/groups.
 import type { GroupRelation } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
-import { actorTenant, requireSuperAdmin, visibleToActor } from './policy.ts';
+import { actorTenant, visibleToActor } from './policy.ts';
 import type { TenantService } from './tenants.ts';
 import type { UserService } from './users.ts';
 import type { AccessService } from './access.ts';
@@ -227,12 +227,17 @@ export class GroupService {
     };
   }
 
+  /** The groups holding each of many roles; a user token with ACCESS_MANAGEMENT: READ sees its company's. */
   groupsOfRoles(ctx: RequestContext, args: UserGroupListArgs): NestedQuery<UserGroup> {
-    requireSuperAdmin(ctx, 'read role assignments');
-    const q = this.query(ctx, args);
+    const q = { ...this.query(ctx, args), visibleTo: undefined };
+    const check = async () => {
+      if (ctx.actor.kind === 'user' && !(await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
+        throw Errors.forbidden("Reading a role's groups needs ACCESS_MANAGEMENT: READ");
+      }
+    };
     return {
-      list: (ids) => run(() => repo.listGroupsOfRoles(this.deps.db, ids, q)),
-      count: (ids) => run(() => repo.countGroupsOfRoles(this.deps.db, ids, q)),
+      list: async (ids) => (await check(), run(() => repo.listGroupsOfRoles(this.deps.db, ids, q))),
+      count: async (ids) => (await check(), run(() => repo.countGroupsOfRoles(this.deps.db, ids, q))),
     };
   }
 
@@ -246,7 +251,10 @@ export class GroupService {
       if (ctx.actor.kind !== 'user') return;
       const { userId, tenantId } = ctx.actor;
       const managed = await run(() => memberships.managedAmong(this.deps.db, tenantId, groupIds, userId));
-      if (managed.length !== new Set(groupIds).size) throw Errors.forbidden('A user token may list the people of the groups it manages only');
+      if (managed.length === new Set(groupIds).size) return;
+      // The groups a token can reach at all are of its own company; ACCESS_MANAGEMENT: READ reads all of their people.
+      if (await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'READ')) return;
+      throw Errors.forbidden("Listing a group's people needs ACCESS_MANAGEMENT: READ, or managing the group");
     };
     return {
       list: async (ids) => (await check(ids), run(() => usersRepo.listUsersOfGroups(this.deps.db, relation, ids, q))),
@@ -279,8 +287,12 @@ export class GroupService {
     args: { first?: number | null; after?: string | null },
   ): Promise<{ entries: memberships.MembershipEntry[]; hasNextPage: boolean }> {
     const group = await this.get(ctx, groupId, 'groupId');
-    if (ctx.actor.kind === 'user' && !(await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId)))) {
-      throw Errors.forbidden('A user token may list the people of the groups it manages only');
+    if (
+      ctx.actor.kind === 'user' &&
+      !(await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId))) &&
+      !(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'READ'))
+    ) {
+      throw Errors.forbidden("Listing a group's people needs ACCESS_MANAGEMENT: READ, or managing the group");
     }
     const first = args.first ?? this.deps.config.limits.listDefault;
     if (!Number.isInteger(first) || first < 1 || first > this.deps.config.limits.listMax) {

@@ -186,20 +186,26 @@ export class RoleService {
   /** Roles assigned directly to each of many users or groups, one statement per level. */
   rolesOf(ctx: RequestContext, holder: RoleHolder, args: RoleListArgs): NestedQuery<Role> {
     const q = this.query(ctx, args);
-    const check = (ids: readonly string[]) => {
-      if (ctx.actor.kind === 'user' && (holder !== 'user' || ids.some((id) => id !== (ctx.actor as { userId: string }).userId))) {
-        throw Errors.forbidden("A user token may read only its own user's roles");
-      }
+    // A user token reads its own roles; with ACCESS_MANAGEMENT: READ it reads those of its company's users and
+    // groups (the holders it can see at all are of its own company).
+    const check = async (ids: readonly string[]) => {
+      if (ctx.actor.kind !== 'user') return;
+      if (holder === 'user' && ids.every((id) => id === (ctx.actor as { userId: string }).userId)) return;
+      if (await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ')) return;
+      throw Errors.forbidden(holder === 'user' ? "Reading another user's roles needs ACCESS_MANAGEMENT: READ" : "Reading a group's roles needs ACCESS_MANAGEMENT: READ");
     };
     return {
-      list: (ids) => (check(ids), run(() => repo.listRolesOf(this.deps.db, holder, ids, q))),
-      count: (ids) => (check(ids), run(() => repo.countRolesOf(this.deps.db, holder, ids, q))),
+      list: async (ids) => (await check(ids), run(() => repo.listRolesOf(this.deps.db, holder, ids, q))),
+      count: async (ids) => (await check(ids), run(() => repo.countRolesOf(this.deps.db, holder, ids, q))),
     };
   }
 
+  /** Holders of each role; a user token with ACCESS_MANAGEMENT: READ counts those of its own company. */
   async countUsers(ctx: RequestContext, roleIds: readonly string[]): Promise<Map<string, number>> {
-    requireSuperAdmin(ctx, 'count role holders');
-    return run(() => usersRepo.countUsersOfRoles(this.deps.db, roleIds));
+    if (ctx.actor.kind === 'user' && !(await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
+      throw Errors.forbidden("Counting a role's holders needs ACCESS_MANAGEMENT: READ");
+    }
+    return run(() => usersRepo.countUsersOfRoles(this.deps.db, roleIds, actorTenant(ctx)));
   }
 }
 

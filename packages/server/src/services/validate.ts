@@ -70,8 +70,23 @@ export function url(field: string, v: string): string {
   throw Errors.invalid(field, 'must be an http(s) URL');
 }
 
+const JSON_DEPTH_MAX = 32;
+
+/** Nesting depth of a JSON value, without recursion (a hostile value may be nested thousands deep). */
+function depthExceeds(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function jsonObject(field: string, v: unknown, maxBytes: number): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw Errors.invalid(field, 'must be a JSON object');
+  if (depthExceeds(v, JSON_DEPTH_MAX)) throw Errors.invalid(field, `must not be nested deeper than ${JSON_DEPTH_MAX} levels`);
   const size = Buffer.byteLength(JSON.stringify(v), 'utf8');
   if (size > maxBytes) throw Errors.invalid(field, `must be at most ${maxBytes} bytes as JSON (got ${size})`);
   if (JSON.stringify(v).includes('\\u0000')) throw Errors.invalid(field, 'must not contain NUL characters');

@@ -33,7 +33,10 @@ export function renderError(
   // Parse and validation errors, bad variables, depth limit: the request itself is wrong.
   const graphqlCode = gqlError?.extensions?.code;
   // Before execution (parse, validation, variable coercion, depth limit) every error is the request's fault.
-  if (gqlError && (phase === 'request' || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
+  // A GraphQLError of its own, outside any field (no path), is about the operation: e.g. a subscription, which
+  // this schema does not serve.
+  const operationError = gqlError !== undefined && gqlError.originalError == null && gqlError.path === undefined;
+  if (gqlError && (phase === 'request' || operationError || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
     return {
       rendered: envelope('BAD_USER_INPUT', gqlError.message, {}, where),
       status: 400,

@@ -78,6 +78,13 @@ export class RequestLoaders {
       this.#nested.set(key, loaders as NestedLoaders<unknown>);
     }
     const { list, count } = loaders;
-    return { data: list.load(parentId), count: () => count.load(parentId) };
+    // Lazy: the rows load only if `data` is selected. An eager load that nobody awaited (only `totalCount`
+    // selected) would end, if it failed, as an unhandled rejection.
+    return {
+      get data() {
+        return list.load(parentId);
+      },
+      count: () => count.load(parentId),
+    };
   }
 }

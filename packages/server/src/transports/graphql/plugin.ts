@@ -37,9 +37,14 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       const requestId = request?.id ?? 'unknown';
       const phase = execution.data === undefined ? 'request' : 'execution';
       const rendered = flattenErrors(execution.errors ?? []).map((e) => renderError(e, log, requestId, phase));
-      // GraphQL-over-HTTP: with partial data the status is 200; when nothing could be answered, the error's own.
+      // GraphQL-over-HTTP: when something was answered (or applied: mutation results are nullable, so one failed
+      // mutation leaves the others visible), 200; when nothing was, the error's own status.
       const statuses = new Set(rendered.map((r) => r.status));
-      const status = execution.data != null || statuses.size !== 1 ? (execution.data != null ? 200 : 400) : [...statuses][0]!;
+      // An error below a root field means that field's resolver ran: a mutation was applied even if an error in
+      // its selection nulled the answer. That is a 200 too, never a status saying nothing happened.
+      const nested = rendered.some((r) => (r.rendered.path?.length ?? 0) > 1);
+      const answered = nested || (execution.data != null && Object.values(execution.data).some((v) => v !== null));
+      const status = answered ? 200 : statuses.size === 1 ? [...statuses][0]! : 400;
       return {
         statusCode: status,
         response: { data: execution.data ?? null, errors: rendered.map((r) => r.rendered) },

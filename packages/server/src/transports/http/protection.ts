@@ -70,7 +70,8 @@ export async function registerProtection(app: FastifyInstance, services: Service
         retryAfterSeconds: Math.ceil(context.ttl / 1000),
       }),
   });
-  if (redis) app.addHook('onClose', async () => void (await redis.quit().catch(() => undefined)));
+  // disconnect, not quit: quit waits for a server that may be unreachable, and ioredis would keep reconnecting.
+  if (redis) app.addHook('onClose', async () => redis.disconnect());
 
   await app.register(helmet, {
     // GraphiQL (unpkg) and the API reference page need scripts and styles; JSON responses are unaffected.

@@ -84,7 +84,9 @@ export async function registerRest(app: FastifyInstance, services: Services): Pr
     addFormats.default(ajv);
     for (const schema of [...sharedSchemas, ...roleSchemas, ...adminSchemas]) ajv.addSchema(schema);
     await rest.register(responseValidation, { ajv });
-    rest.addHook('onRequest', async (request) => {
+    // preParsing: after the rate limiter (a route-level onRequest hook) has counted the request, so callers
+    // without valid credentials are throttled too; before the body is read.
+    rest.addHook('preParsing', async (request) => {
       requireActor(request);
     });
 
