@@ -10,9 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { buildApp, type RosterApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { TEST_API_KEY, rest, startServer, type TestServer } from './helpers/server.ts';
+import { TEST_API_KEY, rest, startServer, startSibling, type SiblingServer, type TestServer } from './helpers/server.ts';
 import { createTenant, createUser, expectError, gql, gqlOk, userToken, type Server } from './helpers/roster.ts';
 
 interface ApiKey {
@@ -57,29 +55,11 @@ const SIGNING_KEYS = '{ signingKeys { kid createdAt retiredAt signing } }';
 // Something only the super-admin may read.
 const PROBE = '{ tenants(limit: 1) { totalCount } }';
 
-/** Another node on the same database, configured by `env` over the test defaults ('' unsets one). */
-async function startSibling(server: TestServer, env: Record<string, string>): Promise<{ url: string; apiKey: string; app: RosterApp; close(): Promise<void> }> {
-  const settings: Record<string, string> = {
-    NODE_ENV: 'test',
-    ROSTER_API_KEY: TEST_API_KEY,
-    LOG_LEVEL: 'silent',
-    ROSTER_RATE_LIMIT_API_KEY: '0',
-    ROSTER_RATE_LIMIT_USER: '0',
-    ROSTER_RATE_LIMIT_ANONYMOUS: '0',
-    ...env,
-  };
-  for (const key of Object.keys(env)) if (env[key] === '') delete settings[key];
-  const app = await buildApp({ config: loadConfig(settings, {}), db: server.database.db, logger: false });
-  await app.server.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.server.address();
-  assert.ok(address && typeof address === 'object');
-  return { url: `http://127.0.0.1:${address.port}`, apiKey: app.generatedApiKey ?? TEST_API_KEY, app, close: () => app.server.close() };
-}
 
 describe('API keys, tokens and HTTP protection', () => {
   let server: TestServer;
   // No ROSTER_API_KEY (a key is generated at its first start), CORS open to https://app.example.
-  let sibling: Awaited<ReturnType<typeof startSibling>>;
+  let sibling: SiblingServer;
   let tenant: string;
   let userId: string;
   let token: string;

@@ -18,9 +18,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
-import pg from 'pg';
 import { countUsers, createGroup, createTenant, gqlOk, type Server } from './helpers/roster.ts';
-import { rest } from './helpers/server.ts';
+import { createScratchDatabase, rest } from './helpers/server.ts';
 
 const serverDir = new URL('..', import.meta.url).pathname;
 const API_KEY = 'crash-test-super-admin-key-0123456789';
@@ -45,23 +44,8 @@ async function pgliteTarget(): Promise<Target> {
 }
 
 async function postgresTarget(adminUrl: string): Promise<Target> {
-  const name = `roster_crash_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    kind: 'postgres',
-    env: { DATABASE_URL: url.toString() },
-    cleanup: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const scratch = await createScratchDatabase(adminUrl, 'roster_crash');
+  return { kind: 'postgres', env: { DATABASE_URL: scratch.url }, cleanup: scratch.drop };
 }
 
 interface Running {

@@ -8,9 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { buildApp, type RosterApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { TEST_API_KEY, startServer, type TestServer } from './helpers/server.ts';
+import { TEST_API_KEY, startServer, startSibling, type TestServer } from './helpers/server.ts';
 import { createTenant, createUser, gqlOk, userToken } from './helpers/roster.ts';
 
 const WINDOW_SECONDS = 2;
@@ -96,23 +94,6 @@ async function exhaust(send: () => Promise<Hit>, limit: number): Promise<Hit> {
   assert.fail('could not spend the budget within one window');
 }
 
-/** Another node on the same database, configured by `env` over the test defaults. */
-async function startSibling(server: TestServer, env: Record<string, string>): Promise<{ url: string; app: RosterApp; close(): Promise<void> }> {
-  const settings: Record<string, string> = {
-    NODE_ENV: 'test',
-    ROSTER_API_KEY: TEST_API_KEY,
-    LOG_LEVEL: 'silent',
-    ROSTER_RATE_LIMIT_API_KEY: '0',
-    ROSTER_RATE_LIMIT_USER: '0',
-    ROSTER_RATE_LIMIT_ANONYMOUS: '0',
-    ...env,
-  };
-  const app = await buildApp({ config: loadConfig(settings, {}), db: server.database.db, logger: false });
-  await app.server.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.server.address();
-  assert.ok(address && typeof address === 'object');
-  return { url: `http://127.0.0.1:${address.port}`, app, close: () => app.server.close() };
-}
 
 describe('rate limiting', () => {
   let server: TestServer;

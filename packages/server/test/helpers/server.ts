@@ -23,8 +23,12 @@ export interface TestServer {
  * A real Roster on a fresh database: in-memory PGlite by default; with DATABASE_URL, a new PostgreSQL database
  * made for this test file and dropped afterwards, so runs never collide.
  */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
-  // Rate limiting is off unless a test turns it on: every test client calls from 127.0.0.1 at full speed.
+/**
+ * The test configuration: `env` over the defaults. Rate limiting is off unless a test turns it on (every test
+ * client calls from 127.0.0.1 at full speed). An empty value unsets a default: ROSTER_API_KEY: '' starts with a
+ * generated key instead.
+ */
+function testConfig(env: Record<string, string>): Config {
   const settings: Record<string, string> = {
     NODE_ENV: 'test',
     ROSTER_API_KEY: TEST_API_KEY,
@@ -34,29 +38,58 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     ROSTER_RATE_LIMIT_ANONYMOUS: '0',
     ...env,
   };
-  // An empty value unsets a default: ROSTER_API_KEY: '' starts with a generated key instead.
   for (const key of Object.keys(env)) if (env[key] === '') delete settings[key];
-  const config = loadConfig(settings, {});
+  return loadConfig(settings, {});
+}
+
+export interface SiblingServer {
+  readonly url: string;
+  /** The generated key when ROSTER_API_KEY was unset, else the test key. */
+  readonly apiKey: string;
+  readonly app: RosterApp;
+  close(): Promise<void>;
+}
+
+/** Another Roster node on the same database as `server`, configured by `env` over the test defaults. */
+export async function startSibling(server: TestServer, env: Record<string, string>): Promise<SiblingServer> {
+  const app = await buildApp({ config: testConfig(env), db: server.database.db, logger: false });
+  await app.server.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, apiKey: app.generatedApiKey ?? TEST_API_KEY, app, close: () => app.server.close() };
+}
+
+/** A new PostgreSQL database next to the one of `adminUrl`, for one test file; `drop` removes it. */
+export async function createScratchDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = testConfig(env);
   let queries = 0;
   const onQuery = () => void queries++;
   let dropDatabase: () => Promise<void> = async () => {};
   let database: DatabaseHandle;
   const adminUrl = process.env.DATABASE_URL;
   if (adminUrl) {
-    const name = `roster_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'unused', onQuery });
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
+    const scratch = await createScratchDatabase(adminUrl, 'roster_test');
+    database = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', onQuery });
+    dropDatabase = scratch.drop;
   } else {
     database = await openDatabase({ dataDir: 'memory://', onQuery });
   }

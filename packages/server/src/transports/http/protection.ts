@@ -1,8 +1,8 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
+import { securityHeaders } from './security-headers.ts';
 import type { Config } from '../../config.ts';
 import { AppError, Errors } from '../../errors.ts';
 import type { Actor } from '../../domain/types.ts';
@@ -73,7 +73,7 @@ export async function registerProtection(app: FastifyInstance, services: Service
   // disconnect, not quit: quit waits for a server that may be unreachable, and ioredis would keep reconnecting.
   if (redis) app.addHook('onClose', async () => redis.disconnect());
 
-  await app.register(helmet, {
+  const headers = securityHeaders({
     // GraphiQL (unpkg) and the API reference page need scripts and styles; JSON responses are unaffected.
     contentSecurityPolicy: {
       directives: {
@@ -88,6 +88,10 @@ export async function registerProtection(app: FastifyInstance, services: Service
     },
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: { maxAge: 31536000, includeSubDomains: true },
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers);
+    done();
   });
 
   // Closed unless configured: without ROSTER_CORS_ORIGINS no cross-origin browser call is allowed.
