@@ -300,6 +300,43 @@ function toColumns(w: UserWrite): Record<string, unknown> {
   return c;
 }
 
+/** Who made a write and in which request, for the audit record written with it. */
+export interface AuditStamp {
+  readonly id: string;
+  readonly actorKind: string;
+  readonly actorId: string | null;
+  readonly requestId: string | null;
+}
+
+/**
+ * Inserts a user and its `user.create` audit record in one statement (a data-modifying CTE): atomic on its own,
+ * one round trip instead of BEGIN, two inserts and COMMIT. The recorded fields match UserService's audit of
+ * creations made in a transaction (`user.create` with the user's fields).
+ */
+export async function insertUserAudited(
+  db: Db,
+  user: UserWrite & { id: string; tenantId: string; reference: string; email: string },
+  stamp: AuditStamp,
+): Promise<User> {
+  const insert = db
+    .insertInto('users')
+    .values({ custom_data: '{}', ...toColumns(user), id: user.id, tenant_id: user.tenantId, reference: user.reference, email: user.email } as never)
+    .returningAll();
+  const { rows } = await sql<Record<string, unknown>>`
+    with u as (${insert}),
+    a as (
+      insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
+      select ${stamp.id}::uuid, u.tenant_id, ${stamp.actorKind}, ${stamp.actorId}, 'user.create', 'user', u.id::text,
+        jsonb_build_object('reference', u.reference, 'email', u.email, 'phone', u.phone, 'firstName', u.first_name,
+          'lastName', u.last_name, 'locale', u.locale, 'timezone', u.timezone, 'avatarUrl', u.avatar_url,
+          'isOptedIn', u.is_opted_in, 'active', u.active, 'customData', u.custom_data),
+        array[u.id::text], ${stamp.requestId}
+      from u
+    )
+    select * from u`.execute(db);
+  return toUser(rows[0]!);
+}
+
 export async function insertUser(
   db: Db,
   user: UserWrite & { id: string; tenantId: string; reference: string; email: string },
