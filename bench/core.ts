@@ -3,14 +3,13 @@
  * PostgreSQL, each beside its raw-SQL floor. See RESULTS.md for what each row means.
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { HttpClient, graphql } from './lib/http.ts';
-import { connectMany, createScratchDatabase, endAll, type ScratchDatabase } from './lib/postgres.ts';
-import { CpuMeter, backgroundBusy, combineCpu, freePort, startChildServer, type ChildServer, type CpuSample } from './lib/processes.ts';
-import { codeRevision, machineInfo, markdownTable, saveSection } from './lib/report.ts';
+import { connectMany, endAll } from './lib/postgres.ts';
+import { CpuMeter, combineCpu, freePort, startChildServer, type CpuSample } from './lib/processes.ts';
+import { machineInfo, markdownTable, saveSection } from './lib/report.ts';
 import {
   fmtInt,
   fmtMs,
@@ -24,6 +23,7 @@ import {
   type Summary,
 } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
+import { SuiteRun, startRoster } from './lib/suite.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sizes
@@ -132,66 +132,12 @@ const cpuText = (c: CpuSample | undefined, server: 'roster' | 'bare' = 'roster')
 
 export async function run(ctx: SuiteContext): Promise<void> {
   const sizes = ctx.quick ? QUICK : FULL;
-  const log = (msg: string) => process.stderr.write(`[core ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-  const t0 = performance.now();
-  const startedAt = new Date();
-
-  const cleanups: (() => Promise<void>)[] = [];
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (e) {
-        process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
-      }
-    }
-  };
-  const abort = (why: string) => {
-    process.stderr.write(`\n${why}: stopping servers and dropping the scratch database\n`);
-    void cleanup().finally(() => process.exit(1));
-  };
-  const deadline = setTimeout(() => abort(`core suite exceeded ${DEADLINE_MS / 60_000} minutes`), DEADLINE_MS);
-  deadline.unref();
-  const onSignal = () => abort('interrupted');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const suite = new SuiteRun('core', DEADLINE_MS);
+  const { log, cleanups, startedAt } = suite;
 
   try {
     // --- Set-up -----------------------------------------------------------------------------------------------
-    const background = await backgroundBusy();
-    const loadAverage = os.loadavg()[0] ?? Number.NaN;
-    log(`background load before start: ${fmtPct(background)} of all CPUs busy, load average ${loadAverage.toFixed(2)}`);
-    const scratch: ScratchDatabase = await createScratchDatabase();
-    cleanups.push(async () => {
-      if (ctx.keepDatabase) process.stderr.write(`kept database ${scratch.url} (--keep-db): drop it when done\n`);
-      else await scratch.drop();
-    });
-    log(`created database ${scratch.name}`);
-
-    // Others may be changing the server while this runs: record what was started.
-    const revision = codeRevision(ctx.repoRoot);
-    const apiKey = randomBytes(24).toString('base64url'); // 32 characters
-    const rosterPort = await freePort();
-    const roster: ChildServer = await startChildServer({
-      name: 'Roster',
-      args: ['--import', 'tsx', 'packages/server/src/main.ts'],
-      cwd: ctx.repoRoot,
-      env: {
-        DATABASE_URL: scratch.url,
-        ROSTER_API_KEY: apiKey,
-        PORT: String(rosterPort),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-      },
-      port: rosterPort,
-      readyPath: '/readyz',
-    });
-    cleanups.push(() => roster.stop());
-    log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid})`);
+    const { background, loadAverage, revision, apiKey, scratch, roster } = await startRoster(suite, ctx);
 
     const admin = new pg.Client({ connectionString: scratch.url });
     await admin.connect();
@@ -627,7 +573,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
       TABLE_HEADER,
       rows.map((r) => [r.area, r.scenario, r.roster, r.floor, r.ratio, r.rosterLatency, r.floorLatency, r.cpu, r.target]),
     );
-    const elapsed = (performance.now() - t0) / 1000;
+    const elapsed = suite.elapsedSeconds();
     const section = [
       `## core — ${startedAt.toISOString().slice(0, 10)}${ctx.quick ? ' (quick)' : ''}`,
       '',
@@ -655,9 +601,6 @@ export async function run(ctx: SuiteContext): Promise<void> {
     }
     if (warnings > 0) process.stderr.write(`Roster output:\n${roster.output()}\n`);
   } finally {
-    await cleanup();
-    clearTimeout(deadline);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    await suite.finish();
   }
 }

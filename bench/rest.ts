@@ -2,16 +2,15 @@
  * `npm run bench -- rest`: Roster's REST API v3 hot paths (bulk membership changes, offset listing of a large group,
  * rbac-info of a user in many groups) against PostgreSQL, each beside its raw-SQL floor through `pg`.
  */
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { HttpClient, graphql, type HttpResponse } from './lib/http.ts';
-import { connectMany, createScratchDatabase, endAll, type ScratchDatabase } from './lib/postgres.ts';
-import { CpuMeter, backgroundBusy, freePort, startChildServer, type ChildServer, type CpuSample } from './lib/processes.ts';
-import { codeRevision, machineInfo, markdownTable, saveSection } from './lib/report.ts';
+import { connectMany, endAll } from './lib/postgres.ts';
+import { CpuMeter, type CpuSample } from './lib/processes.ts';
+import { machineInfo, markdownTable, saveSection } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runClosedLoop, summarize, type RunResult, type Summary } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
+import { SuiteRun, startRoster } from './lib/suite.ts';
 
 interface Sizes {
   /** Ids per PATCH call. */
@@ -68,65 +67,12 @@ function ok(res: HttpResponse, what: string): unknown {
 
 export async function run(ctx: SuiteContext): Promise<void> {
   const sizes = ctx.quick ? QUICK : FULL;
-  const t0 = performance.now();
-  const startedAt = new Date();
-  const log = (msg: string) => process.stderr.write(`[rest ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-
-  const cleanups: (() => Promise<void>)[] = [];
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (e) {
-        process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
-      }
-    }
-  };
-  const abort = (why: string) => {
-    process.stderr.write(`\n${why}: stopping servers and dropping the scratch database\n`);
-    void cleanup().finally(() => process.exit(1));
-  };
-  const deadline = setTimeout(() => abort(`rest suite exceeded ${DEADLINE_MS / 60_000} minutes`), DEADLINE_MS);
-  deadline.unref();
-  const onSignal = () => abort('interrupted');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const suite = new SuiteRun('rest', DEADLINE_MS);
+  const { log, cleanups, startedAt } = suite;
 
   try {
     // --- Set-up -----------------------------------------------------------------------------------------------
-    const background = await backgroundBusy();
-    const loadAverage = os.loadavg()[0] ?? Number.NaN;
-    log(`background load before start: ${fmtPct(background)} of all CPUs busy, load average ${loadAverage.toFixed(2)}`);
-    const scratch: ScratchDatabase = await createScratchDatabase();
-    cleanups.push(async () => {
-      if (ctx.keepDatabase) process.stderr.write(`kept database ${scratch.url} (--keep-db): drop it when done\n`);
-      else await scratch.drop();
-    });
-    log(`created database ${scratch.name}`);
-
-    const revision = codeRevision(ctx.repoRoot);
-    const apiKey = randomBytes(24).toString('base64url');
-    const rosterPort = await freePort();
-    const roster: ChildServer = await startChildServer({
-      name: 'Roster',
-      args: ['--import', 'tsx', 'packages/server/src/main.ts'],
-      cwd: ctx.repoRoot,
-      env: {
-        DATABASE_URL: scratch.url,
-        ROSTER_API_KEY: apiKey,
-        PORT: String(rosterPort),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-      },
-      port: rosterPort,
-      readyPath: '/readyz',
-    });
-    cleanups.push(() => roster.stop());
-    log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid})`);
+    const { background, loadAverage, revision, apiKey, scratch, roster } = await startRoster(suite, ctx);
 
     const sqlClient = new pg.Client({ connectionString: scratch.url });
     await sqlClient.connect();
@@ -331,7 +277,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     ).rows[0]!;
     const warnings = roster.output().split('\n').filter((l) => l.trim()).length;
     const machine = machineInfo(pgVersion);
-    const elapsed = (performance.now() - t0) / 1000;
+    const elapsed = suite.elapsedSeconds();
     const section = [
       `## rest — ${startedAt.toISOString().slice(0, 10)}${ctx.quick ? ' (quick)' : ''}`,
       '',
@@ -362,9 +308,6 @@ export async function run(ctx: SuiteContext): Promise<void> {
     }
     if (warnings > 0) process.stderr.write(`Roster output:\n${roster.output()}\n`);
   } finally {
-    await cleanup();
-    clearTimeout(deadline);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    await suite.finish();
   }
 }

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { SuiteContext } from '../run.ts';
+import { createScratchDatabase, type ScratchDatabase } from './postgres.ts';
+import { backgroundBusy, freePort, startChildServer, type ChildServer } from './processes.ts';
+import { codeRevision } from './report.ts';
+import { fmtPct } from './stats.ts';
+
+/**
+ * One suite run's lifetime: a log with elapsed time, clean-ups run in reverse on the way out, and a deadline and
+ * SIGINT/SIGTERM that stop the servers and drop the scratch database instead of leaving them behind.
+ */
+export class SuiteRun {
+  readonly startedAt = new Date();
+  readonly cleanups: (() => Promise<void>)[] = [];
+  readonly #t0 = performance.now();
+  readonly #deadline: NodeJS.Timeout;
+  readonly #onSignal = () => this.#abort('interrupted');
+  #cleaned = false;
+
+  constructor(
+    private readonly name: string,
+    deadlineMs: number,
+  ) {
+    this.#deadline = setTimeout(() => this.#abort(`${name} suite exceeded ${deadlineMs / 60_000} minutes`), deadlineMs);
+    this.#deadline.unref();
+    process.once('SIGINT', this.#onSignal);
+    process.once('SIGTERM', this.#onSignal);
+  }
+
+  elapsedSeconds(): number {
+    return (performance.now() - this.#t0) / 1000;
+  }
+
+  readonly log = (msg: string): void => {
+    process.stderr.write(`[${this.name} ${this.elapsedSeconds().toFixed(1)}s] ${msg}\n`);
+  };
+
+  /** Runs the clean-ups (once) and releases the deadline and signal handlers. */
+  async finish(): Promise<void> {
+    await this.#cleanup();
+    clearTimeout(this.#deadline);
+    process.off('SIGINT', this.#onSignal);
+    process.off('SIGTERM', this.#onSignal);
+  }
+
+  async #cleanup(): Promise<void> {
+    if (this.#cleaned) return;
+    this.#cleaned = true;
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        process.stderr.write(`cleanup: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+  }
+
+  #abort(why: string): void {
+    process.stderr.write(`\n${why}: stopping servers and dropping the scratch database\n`);
+    void this.#cleanup().finally(() => process.exit(1));
+  }
+}
+
+export interface RosterUnderTest {
+  /** Share of all CPUs busy, and the 1-min load average, just before the start. */
+  readonly background: number;
+  readonly loadAverage: number;
+  readonly scratch: ScratchDatabase;
+  /** The code the server was started from (others may be changing the tree while this runs). */
+  readonly revision: string;
+  readonly apiKey: string;
+  readonly roster: ChildServer;
+}
+
+/** The set-up every suite shares: background load, a scratch database, and Roster started on it as in production. */
+export async function startRoster(suite: SuiteRun, ctx: SuiteContext): Promise<RosterUnderTest> {
+  const background = await backgroundBusy();
+  const loadAverage = os.loadavg()[0] ?? Number.NaN;
+  suite.log(`background load before start: ${fmtPct(background)} of all CPUs busy, load average ${loadAverage.toFixed(2)}`);
+  const scratch = await createScratchDatabase();
+  suite.cleanups.push(async () => {
+    if (ctx.keepDatabase) process.stderr.write(`kept database ${scratch.url} (--keep-db): drop it when done\n`);
+    else await scratch.drop();
+  });
+  suite.log(`created database ${scratch.name}`);
+
+  const revision = codeRevision(ctx.repoRoot);
+  const apiKey = randomBytes(24).toString('base64url'); // 32 characters
+  const rosterPort = await freePort();
+  const roster = await startChildServer({
+    name: 'Roster',
+    args: ['--import', 'tsx', 'packages/server/src/main.ts'],
+    cwd: ctx.repoRoot,
+    env: {
+      DATABASE_URL: scratch.url,
+      ROSTER_API_KEY: apiKey,
+      PORT: String(rosterPort),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    },
+    port: rosterPort,
+    readyPath: '/readyz',
+  });
+  suite.cleanups.push(() => roster.stop());
+  suite.log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid})`);
+  return { background, loadAverage, scratch, revision, apiKey, roster };
+}
