@@ -62,4 +62,18 @@ describe('query cost limit', () => {
     assert.equal(res.status, 400);
     assert.match(res.errors?.[0]?.message ?? '', /may return 10100 rows/);
   });
+
+  it('does not count lists left out by @include(if: false) or @skip(if: true), variable defaults included', async () => {
+    const flagged =
+      'query($limit: Int, $withGroups: Boolean = false, $skipRoles: Boolean = true) ' +
+      '{ users(limit: $limit) { data { id userGroups @include(if: $withGroups) { data { id } } roles @skip(if: $skipRoles) { data { id } } } } }';
+    const without = await gql(server, flagged, { limit: 1000 });
+    assert.equal(without.status, 200, JSON.stringify(without.errors));
+    const withGroups = await gql(server, flagged, { limit: 1000, withGroups: true });
+    assert.match(withGroups.errors?.[0]?.message ?? '', /may return 101000 rows/);
+    const withRoles = await gql(server, flagged, { limit: 1000, skipRoles: false });
+    assert.match(withRoles.errors?.[0]?.message ?? '', /may return 101000 rows/);
+    const literal = await gql(server, '{ users(limit: 1000) { data { id userGroups @include(if: true) { data { id } } } } }');
+    assert.match(literal.errors?.[0]?.message ?? '', /may return 101000 rows/);
+  });
 });

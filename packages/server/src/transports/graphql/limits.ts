@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, type DocumentNode, type FieldNode, type SelectionSetNode, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, type DirectiveNode, type DocumentNode, type FieldNode, type SelectionNode, type SelectionSetNode, type ValidationRule } from 'graphql';
 
 /**
  * Bounds the size of a query: the number of field selections in the document (aliases included), so a
@@ -40,9 +40,29 @@ export function queryCost(document: DocumentNode, variables: Record<string, unkn
     const value = arg.value.kind === Kind.VARIABLE ? variables?.[arg.value.name.value] : arg.value.kind === Kind.INT ? Number(arg.value.value) : undefined;
     return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : defaultPageSize;
   };
+  // A selection left out by `@include(if: false)` or `@skip(if: true)` costs nothing: clients such as
+  // @roster/client send one document per operation with every relation behind such a flag.
+  const condition = (node: DirectiveNode | undefined): boolean | undefined => {
+    const value = node?.arguments?.find((a) => a.name.value === 'if')?.value;
+    if (value?.kind === Kind.BOOLEAN) return value.value;
+    if (value?.kind !== Kind.VARIABLE) return undefined;
+    const given = variables?.[value.name.value];
+    return given === undefined || given === null ? defaults.get(value.name.value) : given === true;
+  };
+  const defaults = new Map(
+    document.definitions.flatMap((d) =>
+      d.kind === Kind.OPERATION_DEFINITION
+        ? (d.variableDefinitions ?? []).flatMap((v) => (v.defaultValue?.kind === Kind.BOOLEAN ? [[v.variable.name.value, v.defaultValue.value] as const] : []))
+        : [],
+    ),
+  );
+  const excluded = (selection: SelectionNode): boolean =>
+    condition(selection.directives?.find((d) => d.name.value === 'include')) === false ||
+    condition(selection.directives?.find((d) => d.name.value === 'skip')) === true;
   const cost = (set: SelectionSetNode | undefined, multiplier: number, seen: ReadonlySet<string>): number => {
     let total = 0;
     for (const selection of set?.selections ?? []) {
+      if (excluded(selection)) continue;
       if (selection.kind === Kind.FIELD) {
         const size = pageSize(selection);
         const inner = size === undefined ? multiplier : multiplier * size;
