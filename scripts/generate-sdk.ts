@@ -108,7 +108,8 @@ function tsInput(type: GraphQLInputType): string {
 function tsInputInner(type: GraphQLInputType): string {
   if (type instanceof GraphQLList) return `ReadonlyArray<${wrapUnion(tsInput(type.ofType))}>`;
   if (type instanceof GraphQLScalarType) return SCALARS[type.name] ?? 'unknown';
-  return type.name;
+  if (type instanceof GraphQLEnumType || type instanceof GraphQLInputObjectType) return type.name;
+  return tsInput(type);
 }
 
 /** A result type: entities as their generated interface, with `F`'s relations when `flags` is given. */
