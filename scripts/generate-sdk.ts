@@ -179,7 +179,7 @@ function generateGraphql(schema: GraphQLSchema): string {
     out.push(`${docComment(type.description)}export interface ${type.name} {`);
     for (const f of Object.values(type.getFields())) {
       const optional = !(f.type instanceof GraphQLNonNull) || f.defaultValue !== undefined;
-      out.push(`${docComment(f.description, '  ')}  ${f.name}${optional ? '?' : ''}: ${tsInput(f.type)};`);
+      out.push(`${docComment(f.description, '  ')}  ${f.name}${optional ? '?' : ''}: ${tsInput(f.type)}${optional ? ' | undefined' : ''};`);
     }
     out.push('}\n');
   }
@@ -213,11 +213,11 @@ function generateGraphql(schema: GraphQLSchema): string {
     out.push(`export interface ${name} {`);
     for (const a of op.field.args) {
       const optional = !(a.type instanceof GraphQLNonNull) || a.defaultValue !== undefined;
-      out.push(`${docComment(a.description, '  ')}  ${a.name}${optional ? '?' : ''}: ${tsInput(a.type)};`);
+      out.push(`${docComment(a.description, '  ')}  ${a.name}${optional ? '?' : ''}: ${tsInput(a.type)}${optional ? ' | undefined' : ''};`);
     }
     for (const flag of new Set(op.relations.map((r) => r.flag))) {
       const r = op.relations.find((x) => x.flag === flag)!;
-      out.push(`  /** Also select \`${r.field.name}\` of each ${r.entity.name} */\n  ${flag}?: boolean;`);
+      out.push(`  /** Also select \`${r.field.name}\` of each ${r.entity.name} */\n  ${flag}?: boolean | undefined;`);
     }
     out.push('}');
   }
@@ -283,7 +283,7 @@ function generateGraphql(schema: GraphQLSchema): string {
     const hasFlags = op.relations.length > 0;
     const item = tsOutput(getNamedType(itemsField.type) as GraphQLOutputType, hasFlags ? 'A' : undefined, false);
     const omit = offset ? `'limit' | 'offset'` : `'first' | 'after'`;
-    const argsType = `Omit<${capitalize(f.name)}Args, ${omit}> & { /** Items per request (default 100) */ pageSize?: number }`;
+    const argsType = `Omit<${capitalize(f.name)}Args, ${omit}> & { /** Items per request (default 100) */ pageSize?: number | undefined }`;
     const required = f.args.some((a) => a.type instanceof GraphQLNonNull && a.defaultValue === undefined);
     const q = required ? '' : '?';
     const name = `iterate${capitalize(f.name)}`;

@@ -7,21 +7,21 @@ export interface RosterClientOptions extends TransportOptions {
    * A super-admin API key, for `asSuperAdmin()` and for obtaining user tokens in `asUser()`. Keep it on the
    * server side; a browser uses `withToken()` with a token its back end obtained.
    */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** The environment (deployment) id, sent when obtaining user tokens, as the ROQ SDK does */
-  environmentId?: string;
+  environmentId?: string | undefined;
 }
 
 export interface AsUserOptions {
   /** The token's lifetime: seconds, or a duration such as `15m`, `2h`, `7d` (default: the server's, 1 hour) */
-  expiresIn?: number | string;
+  expiresIn?: number | string | undefined;
 }
 
 /**
  * The entry point: `new RosterClient({ url, apiKey })`, then a session per caller:
  *
  * ```ts
- * const client = new RosterClient({ url: 'http://127.0.0.1:3000', apiKey: process.env.ROSTER_API_KEY });
+ * const client = new RosterClient({ url: 'http://127.0.0.1:4000', apiKey: process.env.ROSTER_API_KEY });
  * const { createUser } = await client.asSuperAdmin().createUser({ user: { reference: 'u-1', email: 'a@example.com' } });
  * ```
  */

@@ -5,6 +5,8 @@ export interface RosterErrorDetail {
   readonly field?: string;
   /** GraphQL: where in the result the error occurred */
   readonly path?: readonly (string | number)[];
+  /** Further facts the server gave, e.g. `currentVersion` on a stale-version CONFLICT */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export interface RosterErrorInit extends RosterErrorDetail {
@@ -27,6 +29,8 @@ export class RosterError extends Error {
   readonly status: number;
   readonly field: string | undefined;
   readonly requestId: string | undefined;
+  /** Further facts of the first error, e.g. `currentVersion` on a stale-version CONFLICT */
+  readonly details: Readonly<Record<string, unknown>>;
   /** Every error of the answer; `code`, `message` and `field` are those of the first */
   readonly errors: readonly RosterErrorDetail[];
   /** GraphQL: what the server did return next to the errors (a document with several fields may partly succeed) */
@@ -40,6 +44,7 @@ export class RosterError extends Error {
     this.status = init.status;
     this.field = init.field;
     this.requestId = init.requestId;
+    this.details = init.details ?? {};
     this.errors = init.errors ?? [{ code: init.code, message: init.message, ...(init.field ? { field: init.field } : {}) }];
     this.data = init.data;
     this.retryAfterSeconds = init.retryAfterSeconds;
@@ -66,7 +71,14 @@ export function errorsOfBody(body: unknown): { errors: RosterErrorDetail[]; requ
       status ??= typeof response.statusCode === 'number' ? response.statusCode : undefined;
       const field = str(ext.field);
       const path = Array.isArray(e.path) ? (e.path.filter((p) => typeof p === 'string' || typeof p === 'number') as (string | number)[]) : undefined;
-      return { code: str(ext.code) ?? 'INTERNAL_SERVER_ERROR', message: str(e.message) ?? 'GraphQL error', ...(field ? { field } : {}), ...(path ? { path } : {}) };
+      const { code: _code, field: _field, response: _response, ...rest } = ext;
+      return {
+        code: str(ext.code) ?? 'INTERNAL_SERVER_ERROR',
+        message: str(e.message) ?? 'GraphQL error',
+        ...(field ? { field } : {}),
+        ...(path ? { path } : {}),
+        ...(Object.keys(rest).length > 0 ? { details: rest } : {}),
+      };
     });
     return { errors, ...(status === undefined ? {} : { status }) };
   }
@@ -74,7 +86,13 @@ export function errorsOfBody(body: unknown): { errors: RosterErrorDetail[]; requ
     const errors = body.errorMessages.filter(isObject).map((e): RosterErrorDetail => {
       const parameters = Array.isArray(e.errorParameters) ? e.errorParameters.filter(isObject) : [];
       const field = str(parameters.find((p) => p.name === 'field')?.value);
-      return { code: str(e.errorCode) ?? 'INTERNAL_SERVER_ERROR', message: str(e.message) ?? 'Error', ...(field ? { field } : {}) };
+      const details = Object.fromEntries(parameters.filter((p) => p.name !== 'field' && typeof p.name === 'string').map((p) => [p.name as string, parseParameter(p.value)]));
+      return {
+        code: str(e.errorCode) ?? 'INTERNAL_SERVER_ERROR',
+        message: str(e.message) ?? 'Error',
+        ...(field ? { field } : {}),
+        ...(Object.keys(details).length > 0 ? { details } : {}),
+      };
     });
     const requestId = str(body.debugIdentifier);
     return { errors, ...(requestId ? { requestId } : {}) };
@@ -85,6 +103,16 @@ export function errorsOfBody(body: unknown): { errors: RosterErrorDetail[]; requ
     return { errors: [{ code, message: str(body.message) ?? code, ...(field ? { field } : {}) }] };
   }
   return { errors: [] };
+}
+
+/** REST error parameters are strings; numbers and JSON values were stringified by the server */
+function parseParameter(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 const CODE_OF_STATUS: Record<number, string> = {

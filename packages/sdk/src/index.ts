@@ -1,5 +1,5 @@
 export { RosterClient, type AsUserOptions, type RosterClientOptions } from './client.ts';
-export { RosterSession } from './session.ts';
+export { RosterSession, type GraphqlRequestOptions } from './session.ts';
 export { RosterError, isRosterError, type RosterErrorDetail } from './errors.ts';
 export type { RequestOptions, JsonObject, JsonValue } from './types.ts';
 export type { TransportOptions } from './transport.ts';

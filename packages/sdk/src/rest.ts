@@ -11,12 +11,12 @@ type PathOf<O> = O extends { parameters: { path: infer P } } ? (P extends object
 type QueryOf<O> = O extends { parameters: { query: infer Q } }
   ? Q extends object ? { query: Q } : unknown
   : O extends { parameters: { query?: infer Q } }
-    ? [NonNullable<Q>] extends [never] ? unknown : { query?: NonNullable<Q> }
+    ? [NonNullable<Q>] extends [never] ? unknown : { query?: NonNullable<Q> | undefined }
     : unknown;
 type BodyOf<O> = O extends { requestBody: { content: { 'application/json': infer B } } }
-  ? { body: B }
+  ? Record<never, never> extends B ? { body?: B | undefined } : { body: B }
   : O extends { requestBody?: infer R }
-    ? [NonNullable<R>] extends [never] ? unknown : NonNullable<R> extends { content: { 'application/json': infer B } } ? { body?: B } : unknown
+    ? [NonNullable<R>] extends [never] ? unknown : NonNullable<R> extends { content: { 'application/json': infer B } } ? { body?: B | undefined } : unknown
     : unknown;
 
 /** The argument of a REST method: its path parameters by name, and `query` and `body` where it has them */
@@ -34,9 +34,11 @@ export interface RestResponse<T> {
   replayed: boolean;
 }
 
-type Method<K extends RestOperationId> = Record<never, never> extends RestInput<K>
-  ? (input?: RestInput<K>, options?: RequestOptions) => Promise<RestOutput<K>>
-  : (input: RestInput<K>, options?: RequestOptions) => Promise<RestOutput<K>>;
+/** The arguments of a REST method: the input may be left out when nothing in it is required */
+type RestArgs<K extends RestOperationId> = Record<never, never> extends RestInput<K>
+  ? [input?: RestInput<K>, options?: RequestOptions]
+  : [input: RestInput<K>, options?: RequestOptions];
+type Method<K extends RestOperationId> = (...args: RestArgs<K>) => Promise<RestOutput<K>>;
 
 type Pagination<K extends RestOperationId> = (typeof restOperations)[K]['pagination'];
 /** The REST operations that return a list by pages */
@@ -48,14 +50,14 @@ export type RestItem<K extends RestListId> = RestOutput<K> extends { [P in Items
 export type RestListInput<K extends RestListId> = Simplify<
   PathOf<Op<K>> &
     (Pagination<K> extends { kind: 'offset' }
-      ? BodyOf<Op<K>> extends { body: infer B } ? { body?: Omit<B, 'pagination'> } : unknown
-      : QueryOf<Op<K>> extends { query?: infer Q } ? { query?: Omit<NonNullable<Q>, 'after' | 'limit'> } : unknown) & { pageSize?: number }
+      ? BodyOf<Op<K>> extends { body?: infer B } ? { body?: Omit<NonNullable<B>, 'pagination'> | undefined } : unknown
+      : QueryOf<Op<K>> extends { query?: infer Q } ? { query?: Omit<NonNullable<Q>, 'after' | 'limit'> | undefined } : unknown) & { pageSize?: number | undefined }
 >;
 
 /** The REST API, one method per OpenAPI operation, plus the raw call and a list iterator. */
 export type RestClient = { [K in RestOperationId]: Method<K> } & {
   /** Any operation, answering with the ETag, the request id and whether it was an idempotent replay */
-  call<K extends RestOperationId>(operationId: K, input: RestInput<K>, options?: RequestOptions): Promise<RestResponse<RestOutput<K>>>;
+  call<K extends RestOperationId>(operationId: K, ...args: RestArgs<K>): Promise<RestResponse<RestOutput<K>>>;
   /** Every item of a list operation, fetched `pageSize` (default 100) at a time */
   paginate<K extends RestListId>(operationId: K, input: RestListInput<K>, options?: RequestOptions): AsyncIterableIterator<RestItem<K>>;
 };

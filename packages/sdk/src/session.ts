@@ -8,6 +8,11 @@ import type { RequestOptions } from './types.ts';
 
 type Json = Record<string, unknown>;
 
+export interface GraphqlRequestOptions extends RequestOptions {
+  /** Which operation of a document with several to run */
+  operationName?: string | undefined;
+}
+
 /**
  * The API as one caller: every GraphQL root field as a method with the ROQ call shape, the iterators over lists,
  * `graphqlRequest` for any other document, and the REST API under `rest`. Obtained from `RosterClient`.
@@ -44,9 +49,11 @@ export class RosterSession extends GraphqlIterators {
    * Any GraphQL document, resolving to its `data`. Errors reject as a `RosterError` whose `data` holds what the
    * server returned next to them. Queries are retried like every read; mutations only with an `idempotencyKey`.
    */
-  async graphqlRequest<T = Json>(query: string, variables?: Record<string, unknown>, options?: RequestOptions): Promise<T> {
-    const isQuery = !/^\s*(mutation|subscription)\b/.test(query.replace(/^(\s*#[^\n]*\n)*/, ''));
-    return (await this.graphql(query, variables, isQuery, options)) as T;
+  async graphqlRequest<T = Json>(query: string, variables?: Record<string, unknown>, options?: GraphqlRequestOptions): Promise<T> {
+    // Only a document that cannot be a mutation is retried without an idempotency key; the word anywhere (even in a
+    // fragment or a string) counts, since retrying a write by mistake is worse than not retrying a read.
+    const isQuery = !/\b(mutation|subscription)\b/.test(query);
+    return (await this.graphql(query, variables, isQuery, options, options?.operationName)) as T;
   }
 
   protected async runOperation(operation: GraphqlOperation, args: object | undefined, options: RequestOptions | undefined): Promise<never> {
@@ -106,11 +113,17 @@ export class RosterSession extends GraphqlIterators {
     return variables;
   }
 
-  private async graphql(query: string, variables: Record<string, unknown> | undefined, isQuery: boolean, options: RequestOptions | undefined): Promise<unknown> {
+  private async graphql(
+    query: string,
+    variables: Record<string, unknown> | undefined,
+    isQuery: boolean,
+    options: RequestOptions | undefined,
+    operationName?: string,
+  ): Promise<unknown> {
     const response = await this.transport.send({
       method: 'POST',
       path: '/graphql',
-      body: { query, ...(variables && Object.keys(variables).length > 0 ? { variables } : {}) },
+      body: { query, ...(variables && Object.keys(variables).length > 0 ? { variables } : {}), ...(operationName ? { operationName } : {}) },
       idempotent: isQuery,
       ...this.auth(options),
     });

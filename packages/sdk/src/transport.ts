@@ -5,17 +5,17 @@ export interface TransportOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:3000` */
   url: string;
   /** Milliseconds for each attempt (default 30,000) */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Attempts after the first for a retryable failure (default 2) */
-  retries?: number;
+  retries?: number | undefined;
   /** First backoff delay in ms, doubled per attempt with jitter (default 250); a `Retry-After` takes precedence */
-  retryDelayMs?: number;
-  /** Longest wait before a retry, `Retry-After` included (default 30,000 ms) */
-  maxRetryDelayMs?: number;
+  retryDelayMs?: number | undefined;
+  /** Longest wait before a retry (default 30,000 ms); a `Retry-After` asking for longer fails the call instead */
+  maxRetryDelayMs?: number | undefined;
   /** Headers sent with every request */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** A `fetch` to use instead of the global one (a proxy agent, instrumentation) */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
 }
 
 export interface HttpRequest {
@@ -66,9 +66,11 @@ export class Transport {
     const idempotent = request.idempotent || options.idempotencyKey !== undefined;
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
+      // Obtaining credentials (a user token) has its own retries: a failure there fails the call as it is.
+      const authorization = await request.authorization?.();
       let response: HttpResponse;
       try {
-        response = await this.attempt(request, options);
+        response = await this.attempt(request, options, authorization);
       } catch (error) {
         if (!(error instanceof RosterError) || error.code === 'ABORTED' || !idempotent || attempt >= retries) throw error;
         await this.wait(this.backoff(attempt, undefined), options.signal);
@@ -82,17 +84,18 @@ export class Transport {
       }
       const error = this.errorOf(response);
       const retryable = RETRY_ALWAYS.has(response.status) || (idempotent && RETRY_IDEMPOTENT.has(response.status));
-      if (!retryable || attempt >= retries) throw error;
+      // A server asking for a longer wait than we are willing to make would only refuse again.
+      const waitTooLong = error.retryAfterSeconds !== undefined && error.retryAfterSeconds * 1000 > (this.config.maxRetryDelayMs ?? 30_000);
+      if (!retryable || waitTooLong || attempt >= retries) throw error;
       await this.wait(this.backoff(attempt, error.retryAfterSeconds), options.signal);
     }
   }
 
-  private async attempt(request: HttpRequest, options: RequestOptions): Promise<HttpResponse> {
+  private async attempt(request: HttpRequest, options: RequestOptions, authorization: string | undefined): Promise<HttpResponse> {
     const timeoutMs = options.timeoutMs ?? this.config.timeoutMs ?? 30_000;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers: Record<string, string> = { accept: 'application/json', ...this.config.headers, ...options.headers };
-    const authorization = await request.authorization?.();
     if (authorization) headers.authorization = authorization;
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
     if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
@@ -144,6 +147,7 @@ export class Transport {
       status,
       message: first?.message ?? (typeof response.body === 'string' && response.body ? response.body.slice(0, 500) : `HTTP ${status}`),
       ...(first?.field ? { field: first.field } : {}),
+      ...(first?.details ? { details: first.details } : {}),
       errors: parsed.errors.length > 0 ? parsed.errors : undefined,
       requestId: parsed.requestId ?? response.requestId,
       data: data ?? (typeof response.body === 'object' && response.body !== null && 'data' in response.body ? response.body.data : undefined),
@@ -163,7 +167,7 @@ export class Transport {
 
   private backoff(attempt: number, retryAfterSeconds: number | undefined): number {
     const max = this.config.maxRetryDelayMs ?? 30_000;
-    if (retryAfterSeconds !== undefined) return Math.min(max, retryAfterSeconds * 1000);
+    if (retryAfterSeconds !== undefined) return Math.min(max, retryAfterSeconds * 1000 + Math.random() * 100);
     const base = (this.config.retryDelayMs ?? 250) * 2 ** attempt;
     return Math.min(max, base / 2 + Math.random() * (base / 2));
   }

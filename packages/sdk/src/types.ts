@@ -39,18 +39,18 @@ export type Exact<A, T> = A extends readonly (infer E)[]
 /** Per-call options, accepted as the last argument of every method */
 export interface RequestOptions {
   /** Aborts the call (and its retries) */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Milliseconds for each attempt before it fails with `TIMEOUT`; overrides the client's `timeoutMs` */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Attempts after the first for a retryable failure; overrides the client's `retries` */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Sent as `Idempotency-Key`: the server applies a write once per key and replays its answer to a retry, which
    * also makes the call safe for the client to retry.
    */
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
   /** Sent as `If-Match` (REST): the write applies only if the resource is still at this ETag */
-  ifMatch?: string;
+  ifMatch?: string | undefined;
   /** Extra request headers */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }

@@ -101,7 +101,11 @@ console.log(JSON.stringify({ members: members.map((m) => m.id), expected: create
     );
     // For the DOM-only check: \`process.env\` as a browser bundler would define it.
     await writeFile(join(app, 'env.d.ts'), 'declare const process: { env: Record<string, string | undefined> };\n');
-    const base = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, outDir: 'out' };
+    // The strictest settings an application may use, declarations of the package included (skipLibCheck off).
+    const base = {
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true, skipLibCheck: false, outDir: 'out',
+    };
     await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...base, typeRoots: [join(REPO, 'node_modules', '@types')], types: ['node'] }, files: ['main.ts'] }));
     await run('node', [TSC, '-p', 'tsconfig.json'], { cwd: app }).catch((e: { stdout?: string }) => assert.fail(`tsc (node types): ${e.stdout}`));
     // A browser project: DOM types only, no @types/node (process is declared by hand in env.d.ts).

@@ -3,7 +3,7 @@
  * compile (else tsc reports the directive as unused), and each `expectTypeOf` pins a result type exactly.
  */
 import { expectTypeOf } from 'expect-type';
-import { RosterClient, RosterError, type JsonObject, type RosterSession } from '../src/index.ts';
+import { RosterClient, RosterError, type JsonObject, type RoleModel, type RosterSession, type UserGroupModel, type UserModel } from '../src/index.ts';
 
 declare const admin: RosterSession;
 declare const flag: boolean;
@@ -33,7 +33,7 @@ export async function checks(): Promise<void> {
   expectTypeOf(withTenant.users.data[0]!).not.toHaveProperty('userGroups');
 
   const group = await admin.userGroup({ id: 'g', withUsers: true, withManagers: true });
-  expectTypeOf(group.userGroup.users).toEqualTypeOf<{ data: Array<import('../src/index.ts').UserModel>; totalCount: number } | null>();
+  expectTypeOf(group.userGroup.users).toEqualTypeOf<{ data: Array<UserModel>; totalCount: number } | null>();
   expectTypeOf(group.userGroup.managers!.data[0]!.reference).toEqualTypeOf<string>();
   expectTypeOf(group.userGroup).not.toHaveProperty('roles');
 
@@ -44,7 +44,7 @@ export async function checks(): Promise<void> {
 
   // A flag only known to be a boolean makes the relation optional.
   const maybe = await admin.user({ id: 'u', withRoles: flag });
-  expectTypeOf(maybe.user.roles).toEqualTypeOf<{ data: Array<import('../src/index.ts').RoleModel>; totalCount: number } | null | undefined>();
+  expectTypeOf(maybe.user.roles).toEqualTypeOf<{ data: Array<RoleModel>; totalCount: number } | null | undefined>();
 
   // A flag set to false selects nothing.
   const without = await admin.user({ id: 'u', withTenant: false });
@@ -71,7 +71,7 @@ export async function checks(): Promise<void> {
 
   // Iterators yield the items, with the relations the flags select.
   for await (const user of admin.iterateUsers({ filter: { active: { equalTo: true } }, withUserGroups: true, pageSize: 500 })) {
-    expectTypeOf(user.userGroups).toEqualTypeOf<{ data: Array<import('../src/index.ts').UserGroupModel>; totalCount: number } | null>();
+    expectTypeOf(user.userGroups).toEqualTypeOf<{ data: Array<UserGroupModel>; totalCount: number } | null>();
   }
   for await (const edge of admin.iterateUserGroupMembers({ groupId: 'g', relation: 'MANAGERS' })) {
     expectTypeOf(edge.addedAt).toEqualTypeOf<string>();
@@ -91,6 +91,9 @@ export async function checks(): Promise<void> {
   for await (const member of admin.rest.paginate('listUserGroupMembers', { companyId: 'c', groupId: 'g', pageSize: 1000 })) {
     expectTypeOf(member.userId).toEqualTypeOf<string>();
   }
+  // Inputs with nothing required may be left out.
+  await admin.rest.call('listPermissions');
+  await admin.rest.listUserGroupRoles({ companyId: 'c', groupId: 'g' });
   const permissions = await admin.rest.listPermissions();
   expectTypeOf(permissions).not.toBeAny();
 

@@ -15,106 +15,106 @@ export type UserProfileOrderSortEnum = 'firstName' | 'lastName' | 'locale' | 'ti
 export type GroupRelation = 'PARTICIPANTS' | 'MANAGERS';
 
 export interface StringFilterArgType {
-  equalTo?: string | null;
-  notEqualTo?: string | null;
-  valueIn?: ReadonlyArray<string> | null;
-  valueNotIn?: ReadonlyArray<string> | null;
-  like?: string | null;
-  iLike?: string | null;
+  equalTo?: string | null | undefined;
+  notEqualTo?: string | null | undefined;
+  valueIn?: ReadonlyArray<string> | null | undefined;
+  valueNotIn?: ReadonlyArray<string> | null | undefined;
+  like?: string | null | undefined;
+  iLike?: string | null | undefined;
 }
 
 export interface IdFilterArgType {
-  equalTo?: string | null;
-  notEqualTo?: string | null;
-  valueIn?: ReadonlyArray<string> | null;
-  valueNotIn?: ReadonlyArray<string> | null;
+  equalTo?: string | null | undefined;
+  notEqualTo?: string | null | undefined;
+  valueIn?: ReadonlyArray<string> | null | undefined;
+  valueNotIn?: ReadonlyArray<string> | null | undefined;
 }
 
 export interface BooleanFilterArgType {
-  equalTo?: boolean | null;
-  notEqualTo?: boolean | null;
+  equalTo?: boolean | null | undefined;
+  notEqualTo?: boolean | null | undefined;
 }
 
 export interface DateFilterArgType {
-  equalTo?: string | null;
-  notEqualTo?: string | null;
-  lessThan?: string | null;
-  lessThanEqual?: string | null;
-  moreThan?: string | null;
-  moreThanEqual?: string | null;
+  equalTo?: string | null | undefined;
+  notEqualTo?: string | null | undefined;
+  lessThan?: string | null | undefined;
+  lessThanEqual?: string | null | undefined;
+  moreThan?: string | null | undefined;
+  moreThanEqual?: string | null | undefined;
 }
 
 export interface UserGroupIdFilterArgType {
-  equalTo?: string | null;
-  notEqualTo?: string | null;
-  valueIn?: ReadonlyArray<string> | null;
-  valueNotIn?: ReadonlyArray<string> | null;
-  all?: ReadonlyArray<string> | null;
+  equalTo?: string | null | undefined;
+  notEqualTo?: string | null | undefined;
+  valueIn?: ReadonlyArray<string> | null | undefined;
+  valueNotIn?: ReadonlyArray<string> | null | undefined;
+  all?: ReadonlyArray<string> | null | undefined;
 }
 
 export interface UserGroupNameFilterArgType {
-  equalTo?: string | null;
-  notEqualTo?: string | null;
-  valueIn?: ReadonlyArray<string> | null;
-  valueNotIn?: ReadonlyArray<string> | null;
-  like?: string | null;
-  iLike?: string | null;
-  all?: ReadonlyArray<string> | null;
+  equalTo?: string | null | undefined;
+  notEqualTo?: string | null | undefined;
+  valueIn?: ReadonlyArray<string> | null | undefined;
+  valueNotIn?: ReadonlyArray<string> | null | undefined;
+  like?: string | null | undefined;
+  iLike?: string | null | undefined;
+  all?: ReadonlyArray<string> | null | undefined;
 }
 
 export interface UserFilterArgType {
-  id?: IdFilterArgType | null;
-  reference?: StringFilterArgType | null;
-  email?: StringFilterArgType | null;
-  firstName?: StringFilterArgType | null;
-  lastName?: StringFilterArgType | null;
-  phone?: StringFilterArgType | null;
-  locale?: StringFilterArgType | null;
-  timezone?: StringFilterArgType | null;
-  active?: BooleanFilterArgType | null;
-  optedInAt?: DateFilterArgType | null;
-  createdAt?: DateFilterArgType | null;
-  updatedAt?: DateFilterArgType | null;
-  tenantId?: IdFilterArgType | null;
-  roleId?: IdFilterArgType | null;
-  roleKey?: StringFilterArgType | null;
-  userGroupId?: UserGroupIdFilterArgType | null;
-  userGroupName?: UserGroupNameFilterArgType | null;
-  userProviderId?: IdFilterArgType | null;
-  withDeactivated?: BooleanFilterArgType | null;
+  id?: IdFilterArgType | null | undefined;
+  reference?: StringFilterArgType | null | undefined;
+  email?: StringFilterArgType | null | undefined;
+  firstName?: StringFilterArgType | null | undefined;
+  lastName?: StringFilterArgType | null | undefined;
+  phone?: StringFilterArgType | null | undefined;
+  locale?: StringFilterArgType | null | undefined;
+  timezone?: StringFilterArgType | null | undefined;
+  active?: BooleanFilterArgType | null | undefined;
+  optedInAt?: DateFilterArgType | null | undefined;
+  createdAt?: DateFilterArgType | null | undefined;
+  updatedAt?: DateFilterArgType | null | undefined;
+  tenantId?: IdFilterArgType | null | undefined;
+  roleId?: IdFilterArgType | null | undefined;
+  roleKey?: StringFilterArgType | null | undefined;
+  userGroupId?: UserGroupIdFilterArgType | null | undefined;
+  userGroupName?: UserGroupNameFilterArgType | null | undefined;
+  userProviderId?: IdFilterArgType | null | undefined;
+  withDeactivated?: BooleanFilterArgType | null | undefined;
   /** Case-insensitive substring over first name, last name, email and reference */
-  search?: string | null;
+  search?: string | null | undefined;
 }
 
 export interface UserGroupFilterArgType {
-  id?: IdFilterArgType | null;
-  name?: StringFilterArgType | null;
-  reference?: StringFilterArgType | null;
-  type?: StringFilterArgType | null;
-  tenantId?: IdFilterArgType | null;
-  roleId?: IdFilterArgType | null;
-  userId?: IdFilterArgType | null;
-  createdAt?: DateFilterArgType | null;
-  updatedAt?: DateFilterArgType | null;
+  id?: IdFilterArgType | null | undefined;
+  name?: StringFilterArgType | null | undefined;
+  reference?: StringFilterArgType | null | undefined;
+  type?: StringFilterArgType | null | undefined;
+  tenantId?: IdFilterArgType | null | undefined;
+  roleId?: IdFilterArgType | null | undefined;
+  userId?: IdFilterArgType | null | undefined;
+  createdAt?: DateFilterArgType | null | undefined;
+  updatedAt?: DateFilterArgType | null | undefined;
 }
 
 export interface TenantFilterArgType {
-  id?: IdFilterArgType | null;
-  reference?: StringFilterArgType | null;
-  name?: StringFilterArgType | null;
+  id?: IdFilterArgType | null | undefined;
+  reference?: StringFilterArgType | null | undefined;
+  name?: StringFilterArgType | null | undefined;
 }
 
 export interface RoleFilterArgType {
-  id?: IdFilterArgType | null;
-  key?: StringFilterArgType | null;
-  name?: StringFilterArgType | null;
-  description?: StringFilterArgType | null;
-  isSystemManaged?: BooleanFilterArgType | null;
-  invite?: BooleanFilterArgType | null;
-  permissionId?: IdFilterArgType | null;
-  userGroupId?: IdFilterArgType | null;
-  userId?: IdFilterArgType | null;
-  tenantId?: IdFilterArgType | null;
+  id?: IdFilterArgType | null | undefined;
+  key?: StringFilterArgType | null | undefined;
+  name?: StringFilterArgType | null | undefined;
+  description?: StringFilterArgType | null | undefined;
+  isSystemManaged?: BooleanFilterArgType | null | undefined;
+  invite?: BooleanFilterArgType | null | undefined;
+  permissionId?: IdFilterArgType | null | undefined;
+  userGroupId?: IdFilterArgType | null | undefined;
+  userId?: IdFilterArgType | null | undefined;
+  tenantId?: IdFilterArgType | null | undefined;
 }
 
 export interface UserOrderArgType {
@@ -165,70 +165,70 @@ export interface UserProfileSearchArgType {
 export interface UserCreateDto {
   reference: string;
   email: string;
-  firstName?: string | null;
-  lastName?: string | null;
-  phone?: string | null;
-  locale?: string | null;
-  timezone?: string | null;
-  avatarUrl?: string | null;
-  active?: boolean | null;
-  isOptedIn?: boolean | null;
-  tenantId?: string | null;
-  customData?: JsonObject | null;
-  twoFactorEnabled?: boolean | null;
+  firstName?: string | null | undefined;
+  lastName?: string | null | undefined;
+  phone?: string | null | undefined;
+  locale?: string | null | undefined;
+  timezone?: string | null | undefined;
+  avatarUrl?: string | null | undefined;
+  active?: boolean | null | undefined;
+  isOptedIn?: boolean | null | undefined;
+  tenantId?: string | null | undefined;
+  customData?: JsonObject | null | undefined;
+  twoFactorEnabled?: boolean | null | undefined;
 }
 
 export interface UserUpdateDto {
-  email?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  phone?: string | null;
-  locale?: string | null;
-  timezone?: string | null;
-  avatarUrl?: string | null;
-  active?: boolean | null;
-  isOptedIn?: boolean | null;
-  tenantId?: string | null;
-  customData?: JsonObject | null;
-  twoFactorEnabled?: boolean | null;
+  email?: string | null | undefined;
+  firstName?: string | null | undefined;
+  lastName?: string | null | undefined;
+  phone?: string | null | undefined;
+  locale?: string | null | undefined;
+  timezone?: string | null | undefined;
+  avatarUrl?: string | null | undefined;
+  active?: boolean | null | undefined;
+  isOptedIn?: boolean | null | undefined;
+  tenantId?: string | null | undefined;
+  customData?: JsonObject | null | undefined;
+  twoFactorEnabled?: boolean | null | undefined;
 }
 
 export interface UserUpsertDto {
-  email?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  phone?: string | null;
-  locale?: string | null;
-  timezone?: string | null;
-  avatarUrl?: string | null;
-  active?: boolean | null;
-  isOptedIn?: boolean | null;
-  customData?: JsonObject | null;
+  email?: string | null | undefined;
+  firstName?: string | null | undefined;
+  lastName?: string | null | undefined;
+  phone?: string | null | undefined;
+  locale?: string | null | undefined;
+  timezone?: string | null | undefined;
+  avatarUrl?: string | null | undefined;
+  active?: boolean | null | undefined;
+  isOptedIn?: boolean | null | undefined;
+  customData?: JsonObject | null | undefined;
 }
 
 export interface UserGroupCreateDto {
   name: string;
   reference: string;
-  description?: string | null;
-  type?: string | null;
-  tenantId?: string | null;
+  description?: string | null | undefined;
+  type?: string | null | undefined;
+  tenantId?: string | null | undefined;
 }
 
 export interface UserGroupUpdateDto {
-  name?: string | null;
-  reference?: string | null;
-  description?: string | null;
-  type?: string | null;
+  name?: string | null | undefined;
+  reference?: string | null | undefined;
+  description?: string | null | undefined;
+  type?: string | null | undefined;
 }
 
 export interface TenantCreateDto {
   name: string;
-  reference?: string | null;
+  reference?: string | null | undefined;
 }
 
 export interface TenantUpdateDto {
   name: string;
-  reference?: string | null;
+  reference?: string | null | undefined;
 }
 
 export interface PermissionGrantInput {
@@ -239,20 +239,20 @@ export interface PermissionGrantInput {
 export interface RoleCreateDto {
   key: string;
   name: string;
-  description?: string | null;
-  reference?: string | null;
-  tenantId?: string | null;
-  permissions?: ReadonlyArray<PermissionGrantInput> | null;
+  description?: string | null | undefined;
+  reference?: string | null | undefined;
+  tenantId?: string | null | undefined;
+  permissions?: ReadonlyArray<PermissionGrantInput> | null | undefined;
 }
 
 export interface AuditEventFilter {
-  tenantId?: string | null;
-  actorId?: string | null;
-  targetId?: string | null;
-  targetType?: string | null;
-  operation?: string | null;
-  occurredAfter?: string | null;
-  occurredBefore?: string | null;
+  tenantId?: string | null | undefined;
+  actorId?: string | null | undefined;
+  targetId?: string | null | undefined;
+  targetType?: string | null | undefined;
+  operation?: string | null | undefined;
+  occurredAfter?: string | null | undefined;
+  occurredBefore?: string | null | undefined;
 }
 
 export interface UserModel {
@@ -384,151 +384,151 @@ export interface AuditEventModel {
 export interface UserArgs {
   id: string;
   /** Also select `tenant` of each UserModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `roles` of each UserModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
   /** Also select `effectivePermissions` of each UserModel */
-  withEffectivePermissions?: boolean;
+  withEffectivePermissions?: boolean | undefined;
 }
 export interface UsersArgs {
-  filter?: UserFilterArgType | null;
-  limit?: number | null;
-  offset?: number | null;
-  order?: UserOrderArgType | null;
-  search?: UserSearchArgType | null;
+  filter?: UserFilterArgType | null | undefined;
+  limit?: number | null | undefined;
+  offset?: number | null | undefined;
+  order?: UserOrderArgType | null | undefined;
+  search?: UserSearchArgType | null | undefined;
   /** Also select `tenant` of each UserModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `roles` of each UserModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
   /** Also select `effectivePermissions` of each UserModel */
-  withEffectivePermissions?: boolean;
+  withEffectivePermissions?: boolean | undefined;
 }
 export interface UserProfileArgs {
   id: string;
   /** Also select `connectedProviders` of each UserProfileModel */
-  withProviders?: boolean;
+  withProviders?: boolean | undefined;
 }
 export interface UserProfilesArgs {
-  filter?: UserFilterArgType | null;
-  limit?: number | null;
-  offset?: number | null;
-  order?: UserProfileOrderArgType | null;
-  search?: UserProfileSearchArgType | null;
+  filter?: UserFilterArgType | null | undefined;
+  limit?: number | null | undefined;
+  offset?: number | null | undefined;
+  order?: UserProfileOrderArgType | null | undefined;
+  search?: UserProfileSearchArgType | null | undefined;
   /** Also select `connectedProviders` of each UserProfileModel */
-  withProviders?: boolean;
+  withProviders?: boolean | undefined;
 }
 export interface UserGroupArgs {
   id: string;
   /** Also select `userGroupType` of each UserGroupModel */
-  withUserGroupType?: boolean;
+  withUserGroupType?: boolean | undefined;
   /** Also select `tenant` of each UserGroupModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `users` of each UserGroupModel */
-  withUsers?: boolean;
+  withUsers?: boolean | undefined;
   /** Also select `managers` of each UserGroupModel */
-  withManagers?: boolean;
+  withManagers?: boolean | undefined;
   /** Also select `roles` of each UserGroupModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
 }
 export interface UserGroupsArgs {
-  filter?: UserGroupFilterArgType | null;
-  limit?: number | null;
-  offset?: number | null;
-  order?: UserGroupOrderArgType | null;
-  search?: UserGroupSearchArgType | null;
+  filter?: UserGroupFilterArgType | null | undefined;
+  limit?: number | null | undefined;
+  offset?: number | null | undefined;
+  order?: UserGroupOrderArgType | null | undefined;
+  search?: UserGroupSearchArgType | null | undefined;
   /** Also select `userGroupType` of each UserGroupModel */
-  withUserGroupType?: boolean;
+  withUserGroupType?: boolean | undefined;
   /** Also select `tenant` of each UserGroupModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `users` of each UserGroupModel */
-  withUsers?: boolean;
+  withUsers?: boolean | undefined;
   /** Also select `managers` of each UserGroupModel */
-  withManagers?: boolean;
+  withManagers?: boolean | undefined;
   /** Also select `roles` of each UserGroupModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
 }
 export interface UserGroupMembersArgs {
   groupId: string;
-  relation?: GroupRelation | null;
-  first?: number | null;
-  after?: string | null;
+  relation?: GroupRelation | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
   /** Also select `tenant` of each UserModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `roles` of each UserModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
   /** Also select `effectivePermissions` of each UserModel */
-  withEffectivePermissions?: boolean;
+  withEffectivePermissions?: boolean | undefined;
 }
 export interface TenantArgs {
   id: string;
   /** Also select `users` of each TenantModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export interface TenantsArgs {
-  filter?: TenantFilterArgType | null;
-  limit?: number | null;
-  offset?: number | null;
-  order?: TenantOrderArgType | null;
+  filter?: TenantFilterArgType | null | undefined;
+  limit?: number | null | undefined;
+  offset?: number | null | undefined;
+  order?: TenantOrderArgType | null | undefined;
   /** Also select `users` of each TenantModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export interface RoleArgs {
   id: string;
   /** Also select `userGroups` of each RoleModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `users` of each RoleModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export interface RolesArgs {
-  filter?: RoleFilterArgType | null;
-  limit?: number | null;
-  offset?: number | null;
-  order?: RoleOrderArgType | null;
-  search?: RoleSearchArgType | null;
+  filter?: RoleFilterArgType | null | undefined;
+  limit?: number | null | undefined;
+  offset?: number | null | undefined;
+  order?: RoleOrderArgType | null | undefined;
+  search?: RoleSearchArgType | null | undefined;
   /** Also select `userGroups` of each RoleModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `users` of each RoleModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export type IsTenantsActiveArgs = NoArgs;
 export interface AuditEventsArgs {
-  filter?: AuditEventFilter | null;
-  first?: number | null;
-  after?: string | null;
+  filter?: AuditEventFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
 }
 export interface ApiKeysArgs {
-  includeRevoked?: boolean | null;
+  includeRevoked?: boolean | null | undefined;
 }
 export type SigningKeysArgs = NoArgs;
 export interface CreateUserArgs {
   user: UserCreateDto;
   /** Also select `tenant` of each UserModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `roles` of each UserModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
   /** Also select `effectivePermissions` of each UserModel */
-  withEffectivePermissions?: boolean;
+  withEffectivePermissions?: boolean | undefined;
 }
 export interface UpdateUserArgs {
   id: string;
   user: UserUpdateDto;
-  expectedVersion?: number | null;
+  expectedVersion?: number | null | undefined;
   /** Also select `tenant` of each UserModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `roles` of each UserModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
   /** Also select `effectivePermissions` of each UserModel */
-  withEffectivePermissions?: boolean;
+  withEffectivePermissions?: boolean | undefined;
 }
 export interface DeleteUserArgs {
   id: string;
@@ -536,30 +536,30 @@ export interface DeleteUserArgs {
 export interface CreateUserGroupArgs {
   userGroup: UserGroupCreateDto;
   /** Also select `userGroupType` of each UserGroupModel */
-  withUserGroupType?: boolean;
+  withUserGroupType?: boolean | undefined;
   /** Also select `tenant` of each UserGroupModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `users` of each UserGroupModel */
-  withUsers?: boolean;
+  withUsers?: boolean | undefined;
   /** Also select `managers` of each UserGroupModel */
-  withManagers?: boolean;
+  withManagers?: boolean | undefined;
   /** Also select `roles` of each UserGroupModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
 }
 export interface UpdateUserGroupArgs {
   id: string;
   userGroup: UserGroupUpdateDto;
-  expectedVersion?: number | null;
+  expectedVersion?: number | null | undefined;
   /** Also select `userGroupType` of each UserGroupModel */
-  withUserGroupType?: boolean;
+  withUserGroupType?: boolean | undefined;
   /** Also select `tenant` of each UserGroupModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `users` of each UserGroupModel */
-  withUsers?: boolean;
+  withUsers?: boolean | undefined;
   /** Also select `managers` of each UserGroupModel */
-  withManagers?: boolean;
+  withManagers?: boolean | undefined;
   /** Also select `roles` of each UserGroupModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
 }
 export interface DeleteUserGroupArgs {
   id: string;
@@ -575,21 +575,21 @@ export interface RemoveUsersFromUserGroupArgs {
 export interface CreateTenantArgs {
   tenant: TenantCreateDto;
   /** Also select `users` of each TenantModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export interface UpdateTenantArgs {
   id: string;
   tenant: TenantUpdateDto;
-  expectedVersion?: number | null;
+  expectedVersion?: number | null | undefined;
   /** Also select `users` of each TenantModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export interface CreateRoleArgs {
   role: RoleCreateDto;
   /** Also select `userGroups` of each RoleModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `users` of each RoleModel */
-  withUserCount?: boolean;
+  withUserCount?: boolean | undefined;
 }
 export interface AssignRolesToUserArgs {
   userId: string;
@@ -600,54 +600,54 @@ export interface UnassignRolesFromUserArgs {
   roleKeys: ReadonlyArray<string>;
 }
 export interface AddUsersToGroupArgs {
-  groupId?: string | null;
-  groupRef?: string | null;
-  userIds?: ReadonlyArray<string> | null;
-  userRefs?: ReadonlyArray<string> | null;
-  tenantId?: string | null;
+  groupId?: string | null | undefined;
+  groupRef?: string | null | undefined;
+  userIds?: ReadonlyArray<string> | null | undefined;
+  userRefs?: ReadonlyArray<string> | null | undefined;
+  tenantId?: string | null | undefined;
 }
 export interface RemoveUsersFromGroupArgs {
-  groupId?: string | null;
-  groupRef?: string | null;
-  userIds?: ReadonlyArray<string> | null;
-  userRefs?: ReadonlyArray<string> | null;
-  tenantId?: string | null;
+  groupId?: string | null | undefined;
+  groupRef?: string | null | undefined;
+  userIds?: ReadonlyArray<string> | null | undefined;
+  userRefs?: ReadonlyArray<string> | null | undefined;
+  tenantId?: string | null | undefined;
 }
 export interface AddManagersToGroupArgs {
-  groupId?: string | null;
-  groupRef?: string | null;
-  userIds?: ReadonlyArray<string> | null;
-  userRefs?: ReadonlyArray<string> | null;
-  tenantId?: string | null;
+  groupId?: string | null | undefined;
+  groupRef?: string | null | undefined;
+  userIds?: ReadonlyArray<string> | null | undefined;
+  userRefs?: ReadonlyArray<string> | null | undefined;
+  tenantId?: string | null | undefined;
 }
 export interface RemoveManagersFromGroupArgs {
-  groupId?: string | null;
-  groupRef?: string | null;
-  userIds?: ReadonlyArray<string> | null;
-  userRefs?: ReadonlyArray<string> | null;
-  tenantId?: string | null;
+  groupId?: string | null | undefined;
+  groupRef?: string | null | undefined;
+  userIds?: ReadonlyArray<string> | null | undefined;
+  userRefs?: ReadonlyArray<string> | null | undefined;
+  tenantId?: string | null | undefined;
 }
 export interface UpdateOrCreateUserArgs {
-  ref?: string | null;
-  email?: string | null;
-  tenantId?: string | null;
+  ref?: string | null | undefined;
+  email?: string | null | undefined;
+  tenantId?: string | null | undefined;
   user: UserUpsertDto;
   /** Also select `tenant` of each UserModel */
-  withTenant?: boolean;
+  withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
-  withUserGroups?: boolean;
+  withUserGroups?: boolean | undefined;
   /** Also select `roles` of each UserModel */
-  withRoles?: boolean;
+  withRoles?: boolean | undefined;
   /** Also select `effectivePermissions` of each UserModel */
-  withEffectivePermissions?: boolean;
+  withEffectivePermissions?: boolean | undefined;
 }
 export interface CreateApiKeyArgs {
   name: string;
-  expiresAt?: string | null;
+  expiresAt?: string | null | undefined;
 }
 export interface RotateApiKeyArgs {
   id: string;
-  gracePeriodSeconds?: number | null;
+  gracePeriodSeconds?: number | null | undefined;
 }
 export interface RevokeApiKeyArgs {
   id: string;
@@ -1122,44 +1122,44 @@ export abstract class GraphqlIterators extends GraphqlMethods {
   protected abstract iterateCursor(operation: GraphqlOperation, args: object | undefined, options: RequestOptions | undefined): AsyncIterableIterator<never>;
 
   /** Every item of `users`, fetched by offset `pageSize` at a time. */
-  iterateUsers<const A extends Omit<UsersArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number } = NoArgs>(args?: A & Exact<A, Omit<UsersArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }>, options?: RequestOptions): AsyncIterableIterator<UserModelWith<A>>;
-  iterateUsers(args?: Omit<UsersArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateUsers<const A extends Omit<UsersArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined } = NoArgs>(args?: A & Exact<A, Omit<UsersArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>, options?: RequestOptions): AsyncIterableIterator<UserModelWith<A>>;
+  iterateUsers(args?: Omit<UsersArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateOffset(graphqlOperations.users, args, options);
   }
 
   /** Every item of `userProfiles`, fetched by offset `pageSize` at a time. */
-  iterateUserProfiles<const A extends Omit<UserProfilesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number } = NoArgs>(args?: A & Exact<A, Omit<UserProfilesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }>, options?: RequestOptions): AsyncIterableIterator<UserProfileModelWith<A>>;
-  iterateUserProfiles(args?: Omit<UserProfilesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateUserProfiles<const A extends Omit<UserProfilesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined } = NoArgs>(args?: A & Exact<A, Omit<UserProfilesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>, options?: RequestOptions): AsyncIterableIterator<UserProfileModelWith<A>>;
+  iterateUserProfiles(args?: Omit<UserProfilesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateOffset(graphqlOperations.userProfiles, args, options);
   }
 
   /** Every item of `userGroups`, fetched by offset `pageSize` at a time. */
-  iterateUserGroups<const A extends Omit<UserGroupsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number } = NoArgs>(args?: A & Exact<A, Omit<UserGroupsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }>, options?: RequestOptions): AsyncIterableIterator<UserGroupModelWith<A>>;
-  iterateUserGroups(args?: Omit<UserGroupsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateUserGroups<const A extends Omit<UserGroupsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined } = NoArgs>(args?: A & Exact<A, Omit<UserGroupsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>, options?: RequestOptions): AsyncIterableIterator<UserGroupModelWith<A>>;
+  iterateUserGroups(args?: Omit<UserGroupsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateOffset(graphqlOperations.userGroups, args, options);
   }
 
   /** Every item of `userGroupMembers`, fetched by cursor `pageSize` at a time. */
-  iterateUserGroupMembers<const A extends Omit<UserGroupMembersArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number }>(args: A & Exact<A, Omit<UserGroupMembersArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number }>, options?: RequestOptions): AsyncIterableIterator<{ node: UserModelWith<A>; addedAt: string; cursor: string }>;
-  iterateUserGroupMembers(args: Omit<UserGroupMembersArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateUserGroupMembers<const A extends Omit<UserGroupMembersArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>(args: A & Exact<A, Omit<UserGroupMembersArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>, options?: RequestOptions): AsyncIterableIterator<{ node: UserModelWith<A>; addedAt: string; cursor: string }>;
+  iterateUserGroupMembers(args: Omit<UserGroupMembersArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateCursor(graphqlOperations.userGroupMembers, args, options);
   }
 
   /** Every item of `tenants`, fetched by offset `pageSize` at a time. */
-  iterateTenants<const A extends Omit<TenantsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number } = NoArgs>(args?: A & Exact<A, Omit<TenantsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }>, options?: RequestOptions): AsyncIterableIterator<TenantModelWith<A>>;
-  iterateTenants(args?: Omit<TenantsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateTenants<const A extends Omit<TenantsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined } = NoArgs>(args?: A & Exact<A, Omit<TenantsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>, options?: RequestOptions): AsyncIterableIterator<TenantModelWith<A>>;
+  iterateTenants(args?: Omit<TenantsArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateOffset(graphqlOperations.tenants, args, options);
   }
 
   /** Every item of `roles`, fetched by offset `pageSize` at a time. */
-  iterateRoles<const A extends Omit<RolesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number } = NoArgs>(args?: A & Exact<A, Omit<RolesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }>, options?: RequestOptions): AsyncIterableIterator<RoleModelWith<A>>;
-  iterateRoles(args?: Omit<RolesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateRoles<const A extends Omit<RolesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined } = NoArgs>(args?: A & Exact<A, Omit<RolesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }>, options?: RequestOptions): AsyncIterableIterator<RoleModelWith<A>>;
+  iterateRoles(args?: Omit<RolesArgs, 'limit' | 'offset'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateOffset(graphqlOperations.roles, args, options);
   }
 
   /** Every item of `auditEvents`, fetched by cursor `pageSize` at a time. */
-  iterateAuditEvents(args?: Omit<AuditEventsArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<AuditEventModel>;
-  iterateAuditEvents(args?: Omit<AuditEventsArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number }, options?: RequestOptions): AsyncIterableIterator<unknown> {
+  iterateAuditEvents(args?: Omit<AuditEventsArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<AuditEventModel>;
+  iterateAuditEvents(args?: Omit<AuditEventsArgs, 'first' | 'after'> & { /** Items per request (default 100) */ pageSize?: number | undefined }, options?: RequestOptions): AsyncIterableIterator<unknown> {
     return this.iterateCursor(graphqlOperations.auditEvents, args, options);
   }
 
