@@ -45,6 +45,17 @@ describe('input validation errors', () => {
       }
     });
 
+    it('in UUID-typed variables, with extensions.field naming the variable (graphql-js coercion errors)', async () => {
+      const res = await gql(server, 'mutation($g: UUID) { addUsersToGroup(groupId: $g, userIds: []) { addedIds } }', { g: 'nope' });
+      const error = expectError(res, 'BAD_USER_INPUT', 'g');
+      assert.equal(error.extensions.field, 'g');
+      const missing = await gql(server, 'mutation($u: UserCreateDto!) { createUser(user: $u) { id } }', { u: { reference: 'x' } });
+      assert.equal(expectError(missing, 'BAD_USER_INPUT').extensions.field, 'u.email');
+      const nested = await gql(server, 'mutation($u: UserCreateDto!) { createUser(user: $u) { id } }', { u: { reference: 'x', email: 5 } });
+      // graphql-jit names the nested variable `$email`, graphql-js `$u` … at "u.email": either way the field is named.
+      assert.match(String(expectError(nested, 'BAD_USER_INPUT').extensions.field), /(^|\.)email$/);
+    });
+
     it('in filter ids', async () => {
       expectError(await gql(server, '{ users(filter: { id: { equalTo: "nope" } }) { totalCount } }'), 'BAD_USER_INPUT', 'filter.id.equalTo');
       expectError(

@@ -37,8 +37,9 @@ export function renderError(
   // this schema does not serve.
   const operationError = gqlError !== undefined && gqlError.originalError == null && gqlError.path === undefined;
   if (gqlError && (phase === 'request' || operationError || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
+    const field = fieldOfGraphqlMessage(gqlError.message);
     return {
-      rendered: envelope('BAD_USER_INPUT', gqlError.message, {}, where),
+      rendered: envelope('BAD_USER_INPUT', gqlError.message, field ? { field } : {}, where),
       status: 400,
     };
   }
@@ -50,6 +51,23 @@ export function renderError(
     rendered: envelope('INTERNAL_SERVER_ERROR', `Internal error; quote request id ${requestId}`, {}, where),
     status: 500,
   };
+}
+
+/**
+ * The input a graphql-js coercion or validation message is about, so clients get `extensions.field` for these as
+ * for our own errors: `Variable "$u" got invalid value … at "u.email"` → `u.email`; `Variable "$groupId" got
+ * invalid value …` → `groupId`; `Variable "$id" of required type … was not provided` → `id`; `Field "email" of
+ * required type … was not provided` → `email`; `Argument "groupId" …` → `groupId`.
+ */
+export function fieldOfGraphqlMessage(message: string): string | undefined {
+  const variable = /^Variable "\$(\w+)" (?:got invalid value .*? at "([\w.[\]]+)";|got invalid value|of required type)/.exec(message);
+  if (variable) {
+    if (variable[2]) return variable[2];
+    const missing = /; Field "(\w+)" of required type .* was not provided/.exec(message);
+    return missing ? `${variable[1]}.${missing[1]}` : variable[1];
+  }
+  const named = /^(?:Field|Argument) "(\w+)"/.exec(message);
+  return named?.[1];
 }
 
 function isMercuriusClientError(e: unknown): boolean {
