@@ -56,8 +56,7 @@ export const Errors = {
     }),
   unauthenticated: (message = 'Missing or invalid credentials') => new AppError('UNAUTHENTICATED', message),
   forbidden: (message = 'Not allowed') => new AppError('FORBIDDEN', message),
-  unmodifiable: (what: string) =>
-    new AppError('FORBIDDEN', `This user group is a platform group (isUnmodifiable); its ${what} cannot change`, {
-      field: what,
-    }),
+  /** `what` for the message; `field`, the input field refused (when the refusal is about one) */
+  unmodifiable: (what: string, field?: string) =>
+    new AppError('FORBIDDEN', `This user group is a platform group (isUnmodifiable); its ${what} cannot change`, field ? { field } : {}),
 };

@@ -88,9 +88,8 @@ export class GroupService {
     const current = await this.get(ctx, id);
     await this.requireWrite(ctx, current.tenantId, 'Changing user groups');
     const write = this.validate(input, 'userGroup');
-    if (current.isUnmodifiable && (write.name !== undefined || write.description !== undefined || write.reference !== undefined || write.type !== undefined)) {
-      throw Errors.unmodifiable('name, reference, description and type');
-    }
+    const fixed = (['name', 'reference', 'description', 'type'] as const).filter((f) => write[f] !== undefined);
+    if (current.isUnmodifiable && fixed.length > 0) throw Errors.unmodifiable(fixed.join(', '), fixed[0]);
     return writeAudited(this.deps, ctx, async (tx, audit) => {
       if (write.type) await repo.ensureUserGroupType(tx, uuidv5(write.type, GROUP_TYPE_NAMESPACE), write.type);
       const updated = await repo.updateUserGroup(tx, current.tenantId, current.id, write, actorId(ctx), expected);

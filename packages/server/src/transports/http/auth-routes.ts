@@ -15,7 +15,8 @@ interface TokenBody {
 export async function registerAuthRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const errorReply = (e: unknown) => {
     if (!isAppError(e)) throw e;
-    return { status: e.status, body: { statusCode: e.status, errorCode: e.code, message: e.message } };
+    const field = typeof e.details.field === 'string' ? { field: e.details.field } : {};
+    return { status: e.status, body: { statusCode: e.status, errorCode: e.code, message: e.message, ...field } };
   };
 
   // The public halves of the token signing keys, for anyone verifying Roster's tokens.
