@@ -285,6 +285,7 @@ describe('errors as RosterError', () => {
         field: 'expectedVersion',
       });
       assert.match(stale.message, /version 2/);
+      assert.equal(stale.details.currentVersion, 2);
       assert.equal((await admin.userGroup(group.id)).userGroup.name, 'Second');
       await expectRosterError(admin.updateUser({ id: first.id, user: { firstName: 'Stale' }, expectedVersion: first.version + 1 }), {
         code: 'CONFLICT',
@@ -318,6 +319,7 @@ describe('errors as RosterError', () => {
         requestId: a.requestId,
       });
       assert.match(stale.message, /version 2/);
+      assert.equal(stale.details.currentVersion, 2);
       await expectRosterError(admin.rest.deleteUserGroup({ companyId, groupId }, { ifMatch: read.etag }), { code: 'CONFLICT', status: 409, field: 'If-Match' });
       const now = await admin.rest.call('getUserGroup', { companyId, groupId });
       assert.equal(now.data.name, 'After');
