@@ -7,6 +7,7 @@
  *
  *   core   GraphQL user creation, bulk membership, member paging and lookups vs their raw-SQL floors
  *   rest   REST v3 membership PATCH, member listing (offset 0 vs deep) and rbac-info vs their raw-SQL floors
+ *   sdk    @roster/client and @roq/nodejs@1.0.13 vs raw fetch: lookup, membership write, user-token read
  *
  * Suites register below and receive the same context.
  */
@@ -39,6 +40,10 @@ const suites: Record<string, { readonly description: string; readonly load: () =
   rest: {
     description: 'REST v3: PATCH members, member listing at deep offsets, rbac-info vs raw-SQL floors',
     load: () => import('./rest.ts'),
+  },
+  sdk: {
+    description: '@roster/client and @roq/nodejs vs raw fetch: throughput, latency and client CPU per request',
+    load: () => import('./sdk.ts'),
   },
 };
 

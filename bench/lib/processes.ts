@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -101,6 +101,24 @@ export function processCpuMs(pid: number): number {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return Number.NaN;
+  }
+}
+
+/** Pids of the processes whose command name (`/proc/<pid>/comm`) is `name`, e.g. every PostgreSQL backend; Linux only. */
+export function pidsByCommand(name: string): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === name;
+        } catch {
+          return false; // exited meanwhile
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
   }
 }
 

@@ -62,6 +62,31 @@ export async function runClosedLoop(
   return { totalMs: performance.now() - started, latencies };
 }
 
+/**
+ * Like `runClosedLoop`, but bounded by time: `concurrency` workers each start a new task as soon as their previous
+ * one finishes, until `durationMs` has passed; tasks in flight then complete. `totalMs` includes that drain.
+ */
+export async function runForDuration(
+  durationMs: number,
+  concurrency: number,
+  task: (index: number, worker: number) => Promise<void>,
+): Promise<RunResult> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const loop = async (worker: number) => {
+    while (performance.now() < deadline) {
+      const index = next++;
+      const t0 = performance.now();
+      await task(index, worker);
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => loop(w)));
+  return { totalMs: performance.now() - started, latencies };
+}
+
 export const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
 
 export const mean = (values: readonly number[]): number =>

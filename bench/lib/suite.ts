@@ -73,8 +73,11 @@ export interface RosterUnderTest {
   readonly roster: ChildServer;
 }
 
-/** The set-up every suite shares: background load, a scratch database, and Roster started on it as in production. */
-export async function startRoster(suite: SuiteRun, ctx: SuiteContext): Promise<RosterUnderTest> {
+/**
+ * The set-up every suite shares: background load, a scratch database, and Roster started on it as in production.
+ * `extraEnv` adds variables (e.g. `ROSTER_ENVIRONMENT_ID`); it cannot change the ones set here.
+ */
+export async function startRoster(suite: SuiteRun, ctx: SuiteContext, extraEnv: Record<string, string> = {}): Promise<RosterUnderTest> {
   const background = await backgroundBusy();
   const loadAverage = os.loadavg()[0] ?? Number.NaN;
   suite.log(`background load before start: ${fmtPct(background)} of all CPUs busy, load average ${loadAverage.toFixed(2)}`);
@@ -93,6 +96,7 @@ export async function startRoster(suite: SuiteRun, ctx: SuiteContext): Promise<R
     args: ['--import', 'tsx', 'packages/server/src/main.ts'],
     cwd: ctx.repoRoot,
     env: {
+      ...extraEnv,
       DATABASE_URL: scratch.url,
       ROSTER_API_KEY: apiKey,
       PORT: String(rosterPort),

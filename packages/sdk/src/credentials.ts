@@ -31,6 +31,8 @@ export class TokenCredentials implements Credentials {
   }
 }
 
+const SWEEP_MIN = 1024;
+
 interface CachedToken {
   token: string;
   /** When to stop using it: shortly before it expires */
@@ -45,6 +47,7 @@ interface CachedToken {
 export class UserTokenCache {
   private readonly tokens = new Map<string, CachedToken>();
   private readonly pending = new Map<string, Promise<CachedToken>>();
+  private sweepAt = SWEEP_MIN;
 
   constructor(
     private readonly transport: Transport,
@@ -63,7 +66,16 @@ export class UserTokenCache {
     }
     const issued = await inFlight;
     this.tokens.set(key, issued);
+    if (this.tokens.size >= this.sweepAt) this.sweep();
     return issued.token;
+  }
+
+  /** Drops tokens past their renewal time, so a server acting for many users over months holds only live ones. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, cached] of this.tokens) if (now >= cached.renewAt) this.tokens.delete(key);
+    // Amortized: the next sweep waits until the cache has doubled again.
+    this.sweepAt = Math.max(SWEEP_MIN, this.tokens.size * 2);
   }
 
   forget(userId: string, expiresIn: string | number | undefined): void {
