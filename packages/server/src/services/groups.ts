@@ -28,8 +28,8 @@ const AUDITED_FIELDS = ['name', 'reference', 'description', 'type'] as const sat
 const GROUP_SORTS: readonly UserGroupSort[] = ['createdAt', 'name', 'reference', 'type', 'updatedAt'];
 const SEARCH_KEYS: readonly UserGroupSearchKey[] = ['name', 'reference', 'type'];
 export const DEFAULT_GROUP_TYPE = 'default';
-// Group type ids are derived from the type name, so every node and database agrees on them.
-const GROUP_TYPE_NAMESPACE = '6f1b7c5e-2d43-4f7a-9f57-3f0c1c7d2a10';
+/** Group type ids are UUIDv5 of the type name in this namespace, so every node and database agrees on them. */
+export const GROUP_TYPE_NAMESPACE = '6f1b7c5e-2d43-4f7a-9f57-3f0c1c7d2a10';
 
 /** Selects a group by id or by reference (within a tenant); both given must name the same group. */
 export interface GroupSelector {
