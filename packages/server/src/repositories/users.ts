@@ -63,11 +63,17 @@ export function userConditions(filter: UserFilter, search: UserQuery['search']):
   if (g) {
     const memberOf = (ids: readonly string[]) =>
       sql`exists (select 1 from user_group_members m where m.tenant_id = u.tenant_id and m.user_id = u.id and m.group_id = any(${[...ids]}::uuid[]))`;
-    if (g.equalTo != null) out.push(memberOf([g.equalTo]));
+    // One group: its tenant, read first (an InitPlan), lets the membership primary key (tenant_id, group_id,
+    // user_id) serve both a count and the probe of each user; without it a count over 10M memberships scanned
+    // them all (0.8 s for a 4-member group at 1M users, 17 ms with it).
+    const memberOfOne = (id: string) =>
+      sql`exists (select 1 from user_group_members m where m.tenant_id = u.tenant_id and m.user_id = u.id
+        and m.tenant_id = (select g.tenant_id from user_groups g where g.id = ${id} limit 1) and m.group_id = ${id})`;
+    if (g.equalTo != null) out.push(memberOfOne(g.equalTo));
     if (g.valueIn) out.push(memberOf(g.valueIn));
-    if (g.notEqualTo != null) out.push(sql`not ${memberOf([g.notEqualTo])}`);
+    if (g.notEqualTo != null) out.push(sql`not ${memberOfOne(g.notEqualTo)}`);
     if (g.valueNotIn) out.push(sql`not ${memberOf(g.valueNotIn)}`);
-    for (const id of g.all ?? []) out.push(memberOf([id]));
+    for (const id of g.all ?? []) out.push(memberOfOne(id));
   }
   const gn = filter.userGroupName;
   if (gn) {
