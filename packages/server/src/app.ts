@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { isAppError } from './errors.ts';
+import { createMetrics, noteErrorCode, registerMetrics } from './observability/metrics.ts';
 import { buildServices, type Services } from './services/index.ts';
 import { registerGraphql } from './transports/graphql/plugin.ts';
 import { registerOpenApi } from './transports/rest/openapi.ts';
@@ -38,6 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   await services.tenants.defaultTenant();
 
   let closing = false;
+  const metrics = createMetrics(config, db);
   const server = Fastify({
     // Credentials never reach a log line, even if a serializer starts logging headers.
     logger: deps.logger ?? {
@@ -53,8 +55,16 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     },
-    frameworkErrors,
-    clientErrorHandler,
+    // A URL the router cannot decode is answered outside any route, where no hook runs: counted here.
+    frameworkErrors: (error, request, reply) => {
+      frameworkErrors(error, request, reply);
+      metrics?.recordResponse(request, reply);
+    },
+    // Errors of the HTTP parser come before any request exists: counted here, since no hook sees them.
+    clientErrorHandler: (err, socket) => {
+      const code = clientErrorHandler(err, socket);
+      if (code !== undefined) metrics?.errors.inc({ code });
+    },
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -62,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
       return GRAPHQL_ALIASES.has(path) ? `/graphql${q < 0 ? '' : url.slice(q)}` : url;
     },
   });
+
+  if (metrics) registerMetrics(server, metrics, config, db);
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -87,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
       : undefined;
     if (problem) {
       const field = problem.slice(0, problem.indexOf(':'));
+      noteErrorCode(request, 'BAD_USER_INPUT');
       const response = { statusCode: 400, errorCode: 'BAD_USER_INPUT', message: problem };
       return reply.code(400).send({ data: null, errors: [{ message: problem, extensions: { code: 'BAD_USER_INPUT', field, response } }] });
     }
@@ -94,17 +107,21 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
 
   server.setErrorHandler((error: Error, request, reply) => {
     if (isAppError(error)) {
+      noteErrorCode(request, error.code);
       const response = { statusCode: error.status, errorCode: error.code, message: error.message };
       return reply.code(error.status).send({ data: null, errors: [{ message: error.message, extensions: { code: error.code, ...error.details, response } }] });
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status === 413 || (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      noteErrorCode(request, 'PAYLOAD_TOO_LARGE');
       return reply.code(413).send({ errors: [{ message: `Request body exceeds ${config.limits.bodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     }
     if (typeof status === 'number' && status >= 400 && status < 500) {
+      noteErrorCode(request, 'BAD_USER_INPUT');
       return reply.code(status).send({ errors: [{ message: error.message, extensions: { code: 'BAD_USER_INPUT' } }] });
     }
     request.log.error({ err: error }, 'unhandled error');
+    noteErrorCode(request, 'INTERNAL_SERVER_ERROR');
     return reply.code(500).send({ errors: [{ message: `Internal error; quote request id ${request.id}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
   });
 

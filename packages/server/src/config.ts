@@ -32,6 +32,8 @@ const EnvSchema = z.object({
   ROSTER_IDEMPOTENCY_TTL_HOURS: intFrom(24, 1, 24 * 30),
   ROSTER_ALLOW_EMBEDDED_IN_PRODUCTION: z.enum(['true', 'false']).default('false'),
   ROSTER_GRAPHIQL: z.enum(['true', 'false']).optional(),
+  ROSTER_METRICS: z.enum(['true', 'false']).default('true'),
+  ROSTER_METRICS_TOKEN: z.string().min(16, 'ROSTER_METRICS_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -76,6 +78,11 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly idempotencyTtlHours: number;
   readonly graphiql: boolean;
+  /** `GET /metrics` (Prometheus text); when `token` is set, scrapes must send `Authorization: Bearer <token>`. */
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly token: string | undefined;
+  };
   readonly logLevel: string;
 }
 
@@ -124,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     corsOrigins: (e.ROSTER_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     idempotencyTtlHours: e.ROSTER_IDEMPOTENCY_TTL_HOURS,
     graphiql: e.ROSTER_GRAPHIQL ? e.ROSTER_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
+    metrics: { enabled: e.ROSTER_METRICS === 'true', token: e.ROSTER_METRICS_TOKEN },
     logLevel: e.LOG_LEVEL,
     ...overrides,
   };

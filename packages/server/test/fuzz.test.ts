@@ -26,6 +26,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { ErrorCodes } from '../src/errors.ts';
 import { gqlOk, rest, startServer, unique, type TestServer } from './helpers/server.ts';
 import { addManagers, addMembers, createGroup, createUser, userToken, type CreatedUser } from './helpers/roster.ts';
 import { FuzzGenerator, parseSeed, type FuzzFixture, type FuzzRequest, type Kind, type Scope, type TextPool, type TextScope } from './helpers/fuzz-requests.ts';
@@ -504,6 +505,27 @@ describe(`fuzz (seed ${SEED}, ${REQUESTS} requests)`, () => {
   it('gives every error a machine code', () => {
     assert.ok(stats.sent > 0, 'the campaign did not run');
     assert.equal(failures.code.length, 0, report(failures.code, 'errors without a machine code'));
+  });
+  it('keeps the metrics bounded: route patterns, root fields and catalog codes only', async (t) => {
+    assert.ok(stats.sent > 0, 'the campaign did not run');
+    const response = await fetch(`${server.url}/metrics`);
+    assert.equal(response.status, 200);
+    const series = (await response.text()).split('\n').filter((l) => l.startsWith('roster_'));
+    const label = (metric: string, name: string) =>
+      new Set(series.filter((l) => l.startsWith(`${metric}{`)).map((l) => new RegExp(`[{,]${name}="([^"]*)"`).exec(l)?.[1] ?? '(none)'));
+    const routes = label('roster_http_requests_total', 'route');
+    for (const route of routes) {
+      assert.ok(route === 'unmatched' || route.startsWith('/'), `route label ${route}`);
+      assert.ok(!/[0-9a-f]{8}-[0-9a-f]{4}-/.test(route) && !route.includes('?'), `raw path as a route label: ${route}`);
+    }
+    const operations = label('roster_graphql_operations_total', 'operation');
+    for (const op of operations) assert.match(op, /^(other|[A-Za-z_]+(\+[A-Za-z_]+){0,2}(\+more)?)$/, `operation label ${op}`);
+    const codes = label('roster_errors_total', 'code');
+    for (const code of codes) assert.ok(code in ErrorCodes, `error code ${code}`);
+    t.diagnostic(`metrics after the campaign: ${series.length} series, ${routes.size} routes, ${operations.size} operations, ${codes.size} codes`);
+    // Routes: at most Roster's own (about 40), whatever paths were requested; series: a few thousand at most.
+    assert.ok(routes.size <= 60, `${routes.size} route labels`);
+    assert.ok(series.length < 5000, `${series.length} series`);
   });
 });
 

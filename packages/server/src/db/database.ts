@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql, type LogConfig } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
@@ -27,11 +27,45 @@ export interface DatabaseHandle {
 // Return timestamptz as Date and bigint counts as numbers; the API never counts past 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
-function queryLogger(options: OpenDatabaseOptions): LogConfig | undefined {
+/** Told of every statement a database ran (successful or failed) and how long the database took, in ms. */
+export type QueryObserver = (durationMillis: number, failed: boolean) => void;
+
+/** What a metrics exporter can learn about a database opened here, without changing how it is used. */
+export interface DatabaseInfo {
+  readonly kind: 'pglite' | 'postgres';
+  /** PostgreSQL's connection pool, for its gauges; absent on PGlite. */
+  readonly pool: pg.Pool | undefined;
+}
+
+interface Observed extends DatabaseInfo {
+  readonly observers: Set<QueryObserver>;
+}
+
+const opened = new WeakMap<Db, Observed>();
+
+/** The kind (and pool) of a database opened by `openDatabase`; undefined for a Kysely made elsewhere. */
+export function databaseInfo(db: Db): DatabaseInfo | undefined {
+  return opened.get(db);
+}
+
+/**
+ * Calls `observer` after every statement run on `db` (transactions and plugins included), timed by Kysely around
+ * the driver's call: the database's time, not the wait for a pooled connection. Returns the unsubscribe.
+ */
+export function observeQueries(db: Db, observer: QueryObserver): () => void {
+  const observers = opened.get(db)?.observers;
+  if (!observers) return () => {};
+  observers.add(observer);
+  return () => void observers.delete(observer);
+}
+
+// Kysely times statements only when a logger is set, so the one logger feeds `onQuery` and the observers.
+function queryLogger(options: OpenDatabaseOptions, observers: Set<QueryObserver>): (event: LogEvent) => void {
   const onQuery = options.onQuery;
-  if (!onQuery) return undefined;
   return (event) => {
-    if (event.level === 'query') onQuery(event.query.sql);
+    if (onQuery && event.level === 'query') onQuery(event.query.sql);
+    if (observers.size === 0) return;
+    for (const observer of observers) observer(event.queryDurationMillis, event.level === 'error');
   };
 }
 
@@ -41,7 +75,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
     // needed. Without a listener, that 'error' event would crash the process.
     pool.on('error', (err) => options.onIdleError?.(err));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
+    const observers = new Set<QueryObserver>();
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options, observers) });
+    opened.set(db, { kind: 'postgres', pool, observers });
     await sql`select 1`.execute(db);
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
@@ -52,7 +88,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
   try {
     const pglite = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log: queryLogger(options) });
+    const observers = new Set<QueryObserver>();
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log: queryLogger(options, observers) });
+    opened.set(db, { kind: 'pglite', pool: undefined, observers });
     return {
       db,
       kind: 'pglite',

@@ -3,12 +3,14 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import * as initial from './migrations/0001-initial.ts';
 import * as permissions from './migrations/0002-permissions.ts';
 import * as reliability from './migrations/0003-reliability.ts';
+import * as citusKeys from './migrations/0004-citus-keys.ts';
 
 /** Migrations are listed in code, in order, and never edited once shipped. */
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-permissions': permissions,
   '0003-reliability': reliability,
+  '0004-citus-keys': citusKeys,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
@@ -18,8 +20,9 @@ class InCodeMigrationProvider implements MigrationProvider {
 }
 
 /**
- * Applies pending migrations. Kysely's migrator takes a transaction-scoped advisory lock, so several Roster
- * nodes starting at once against one PostgreSQL apply each migration exactly once.
+ * Applies pending migrations. Kysely's migrator holds a session advisory lock (pg_advisory_lock, then
+ * pg_advisory_unlock) around one transaction, so several Roster nodes starting at once against one PostgreSQL
+ * apply each migration exactly once. Through a transaction-mode pooler the unlock can miss (docs/scaling.md).
  */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(), migrationTableName: 'roster_migrations', migrationLockTableName: 'roster_migrations_lock' });

@@ -18,17 +18,17 @@ export function renderError(
   log: FastifyBaseLogger,
   requestId: string,
   phase: 'request' | 'execution' = 'execution',
-): { rendered: RenderedError; status: number } {
+): { rendered: RenderedError; status: number; code: ErrorCode } {
   const gqlError = error instanceof GraphQLError ? error : undefined;
   const original = gqlError?.originalError ?? (gqlError ? undefined : error);
   const where = gqlError ? { locations: gqlError.locations, path: gqlError.path } : {};
 
   if (original instanceof AppError) {
-    return { rendered: envelope(original.code, original.message, original.details, where), status: original.status };
+    return { rendered: envelope(original.code, original.message, original.details, where), status: original.status, code: original.code };
   }
   const carrier = (original ?? error) as { statusCode?: unknown; message?: string };
   if (carrier.statusCode === 413) {
-    return { rendered: envelope('PAYLOAD_TOO_LARGE', carrier.message ?? 'Request body too large', {}, {}), status: 413 };
+    return { rendered: envelope('PAYLOAD_TOO_LARGE', carrier.message ?? 'Request body too large', {}, {}), status: 413, code: 'PAYLOAD_TOO_LARGE' };
   }
   // Parse and validation errors, bad variables, depth limit: the request itself is wrong.
   const graphqlCode = gqlError?.extensions?.code;
@@ -41,15 +41,17 @@ export function renderError(
     return {
       rendered: envelope('BAD_USER_INPUT', gqlError.message, field ? { field } : {}, where),
       status: 400,
+      code: 'BAD_USER_INPUT',
     };
   }
   if (!gqlError && isMercuriusClientError(original)) {
-    return { rendered: envelope('BAD_USER_INPUT', (original as Error).message, {}, {}), status: 400 };
+    return { rendered: envelope('BAD_USER_INPUT', (original as Error).message, {}, {}), status: 400, code: 'BAD_USER_INPUT' };
   }
   log.error({ err: original ?? error, requestId }, 'unexpected error in GraphQL execution');
   return {
     rendered: envelope('INTERNAL_SERVER_ERROR', `Internal error; quote request id ${requestId}`, {}, where),
     status: 500,
+    code: 'INTERNAL_SERVER_ERROR',
   };
 }
 

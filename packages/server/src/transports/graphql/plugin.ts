@@ -10,6 +10,7 @@ import { renderError } from './errors.ts';
 import { maxFieldsRule, queryCost } from './limits.ts';
 import { Errors } from '../../errors.ts';
 import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
+import { graphqlOperationOf, noteErrorCode } from '../../observability/metrics.ts';
 
 export const schemaSdl = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
 
@@ -37,6 +38,7 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       const requestId = request?.id ?? 'unknown';
       const phase = execution.data === undefined ? 'request' : 'execution';
       const rendered = flattenErrors(execution.errors ?? []).map((e) => renderError(e, log, requestId, phase));
+      if (request) for (const r of rendered) noteErrorCode(request, r.code);
       // GraphQL-over-HTTP: when something was answered (or applied: mutation results are nullable, so one failed
       // mutation leaves the others visible), 200; when nothing was, the error's own status.
       const statuses = new Set(rendered.map((r) => r.status));
@@ -54,7 +56,16 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
 
   // The cost bound needs the variables (page sizes are often variables), so it runs per request, after the
   // cached parse and validation.
-  app.graphql.addHook('preExecution', async (_schema, document, _context, variables) => {
+  const metrics = config.metrics.enabled;
+  app.graphql.addHook('preExecution', async (_schema, document, context, variables) => {
+    // Labelled before the cost check, so a query refused for its cost is counted under its root fields too.
+    // No reply when a document is executed in-process (app.graphql()): nothing to label then.
+    const request = metrics ? (context as { reply?: FastifyReply }).reply?.request : undefined;
+    if (request) {
+      const source = (request.method === 'GET' ? request.query : request.body) as { operationName?: unknown } | null | undefined;
+      const operation = graphqlOperationOf(document, typeof source?.operationName === 'string' ? source.operationName : undefined);
+      if (operation) request.graphqlOperation = operation;
+    }
     const max = config.limits.queryCost;
     const cost = queryCost(document, variables as Record<string, unknown> | undefined, config.limits.listDefault, max);
     if (cost > max) {
@@ -68,7 +79,8 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
     try {
       requireActor(request);
     } catch (e) {
-      const { rendered, status } = renderError(e, request.log, request.id);
+      const { rendered, status, code } = renderError(e, request.log, request.id);
+      noteErrorCode(request, code);
       return reply.code(status).send({ data: null, errors: [rendered] });
     }
   });

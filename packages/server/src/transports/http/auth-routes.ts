@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isAppError } from '../../errors.ts';
 import type { Services } from '../../services/index.ts';
 import { requireActor } from './protection.ts';
+import { noteErrorCode } from '../../observability/metrics.ts';
 
 interface TokenBody {
   email?: unknown;
@@ -13,8 +14,9 @@ interface TokenBody {
 
 /** The token endpoints `@roq/nodejs` calls: the service-account exchange and user tokens for `asUser`. */
 export async function registerAuthRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const errorReply = (e: unknown) => {
+  const errorReply = (request: FastifyRequest, e: unknown) => {
     if (!isAppError(e)) throw e;
+    noteErrorCode(request, e.code);
     const field = typeof e.details.field === 'string' ? { field: e.details.field } : {};
     return { status: e.status, body: { statusCode: e.status, errorCode: e.code, message: e.message, ...field } };
   };
@@ -30,7 +32,7 @@ export async function registerAuthRoutes(app: FastifyInstance, services: Service
       const token = await services.auth.serviceAccountToken(request.body ?? {});
       return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
     } catch (e) {
-      const { status, body } = errorReply(e);
+      const { status, body } = errorReply(request, e);
       return reply.code(status).send(body);
     }
   });
@@ -41,7 +43,7 @@ export async function registerAuthRoutes(app: FastifyInstance, services: Service
       const token = await services.auth.userToken({ actor, requestId: request.id }, request.body ?? {});
       return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
     } catch (e) {
-      const { status, body } = errorReply(e);
+      const { status, body } = errorReply(request, e);
       return reply.code(status).send(body);
     }
   });

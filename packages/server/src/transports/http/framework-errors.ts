@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { noteErrorCode } from '../../observability/metrics.ts';
 
 /**
  * Answers that Fastify or Node would otherwise write in their own shape (no route, an undecodable URL, an
@@ -14,6 +15,7 @@ function body(code: string, status: number, message: string) {
 
 /** REST paths get the REST error body (ErrorResponse), everything else the GraphQL/ROQ envelope. */
 function bodyFor(request: FastifyRequest, code: string, status: number, message: string) {
+  noteErrorCode(request, code);
   if (request.url.startsWith('/v3/')) return { debugIdentifier: request.id, errorMessages: [{ errorCode: code, message, errorParameters: [] }] };
   return body(code, status, message);
 }
@@ -32,10 +34,10 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 
 /**
  * Errors of the HTTP parser, before any request exists. The connection is closed afterwards, so the answer says
- * `Connection: close`: a client must not send its next request on it.
+ * `Connection: close`: a client must not send its next request on it. Returns the code answered, if any.
  */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): string | undefined {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return undefined;
   const [status, code, message] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive']
     : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', 'The request line and headers exceed the size limit']
@@ -47,4 +49,5 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     );
   }
   socket.destroy();
+  return code;
 }

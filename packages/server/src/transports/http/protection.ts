@@ -18,8 +18,8 @@ declare module 'fastify' {
 }
 
 const CREDENTIAL_HEADERS = ['authorization', 'roq-platform-authorization', 'roq-platform-server-authorization'];
-// Probes and the public key set are never throttled.
-const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/.well-known/jwks.json']);
+// Probes, the metrics scrape and the public key set are never throttled.
+const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json']);
 
 /** The caller, or the reason its credentials were refused, for routes that require credentials. */
 export function requireActor(request: FastifyRequest): Actor {

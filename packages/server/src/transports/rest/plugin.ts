@@ -25,6 +25,7 @@ import {
 import { registerRoleRoutes } from './roles.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { requireActor } from '../http/protection.ts';
+import { noteErrorCode } from '../../observability/metrics.ts';
 
 // Writes by the super-admin key have no user behind them; REST reports them as this actor.
 const SUPER_ADMIN_REFERENCE = { id: '00000000-0000-0000-0000-000000000000', name: 'Roster super-admin' };
@@ -64,6 +65,7 @@ function ifMatch(request: FastifyRequest): number | undefined {
 
 /** Spotnana's error body: `{ debugIdentifier, errorMessages: [{ errorCode, message, errorParameters }] }`. */
 function errorBody(request: FastifyRequest, code: string, message: string, parameters: Record<string, unknown> = {}) {
+  noteErrorCode(request, code);
   const errorParameters = Object.entries(parameters)
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => ({ name, value: typeof value === 'string' ? value : JSON.stringify(value) }));
