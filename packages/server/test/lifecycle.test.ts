@@ -19,8 +19,21 @@ interface Running {
   exited: Promise<number | null>;
 }
 
+/**
+ * Starts `npm start`'s entry point on a random port below Linux's ephemeral range (32768+, where outgoing
+ * connections of this machine take their local ports), and on another one if the port is taken after all.
+ */
 async function start(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dataDir, env, 20000 + Math.floor(Math.random() * 12000));
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof Error) || !e.message.includes('EADDRINUSE')) throw e;
+    }
+  }
+}
+
+async function startOnce(dataDir: string, env: Record<string, string>, port: number): Promise<Running> {
   const environment: Record<string, string | undefined> = { ...process.env };
   delete environment.DATABASE_URL;
   delete environment.ROSTER_API_KEY;
