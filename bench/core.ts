@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { HttpClient, graphql } from './lib/http.ts';
 import { connectMany, endAll } from './lib/postgres.ts';
 import { CpuMeter, combineCpu, freePort, startChildServer, type CpuSample } from './lib/processes.ts';
-import { machineInfo, markdownTable, saveSection } from './lib/report.ts';
+import { machineInfo, markdownTable } from './lib/report.ts';
 import {
   fmtInt,
   fmtMs,
@@ -23,7 +23,7 @@ import {
   type Summary,
 } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
-import { SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sizes
@@ -566,7 +566,6 @@ export async function run(ctx: SuiteContext): Promise<void> {
                 (select count(*)::int from user_group_members) as members`,
       )
     ).rows[0]!;
-    const warnings = roster.output().split('\n').filter((l) => l.trim()).length;
 
     const machine = machineInfo(pgVersion);
     const table = markdownTable(
@@ -589,17 +588,8 @@ export async function run(ctx: SuiteContext): Promise<void> {
       '',
       table,
       '',
-      ...notes.map((n) => `- ${n}`),
-      `- Roster wrote ${warnings} log line(s) at level warn or above during the run.`,
-      '',
-    ].join('\n');
-
-    process.stdout.write(`\n${section}\n`);
-    if (ctx.write && !ctx.quick) {
-      await saveSection(ctx.resultsFile, section);
-      log(`results saved to ${path.relative(ctx.repoRoot, ctx.resultsFile)}`);
-    }
-    if (warnings > 0) process.stderr.write(`Roster output:\n${roster.output()}\n`);
+    ];
+    await publishSection(suite, ctx, roster.output(), section, notes);
   } finally {
     await suite.finish();
   }

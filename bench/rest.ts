@@ -2,15 +2,14 @@
  * `npm run bench -- rest`: Roster's REST API v3 hot paths (bulk membership changes, offset listing of a large group,
  * rbac-info of a user in many groups) against PostgreSQL, each beside its raw-SQL floor through `pg`.
  */
-import path from 'node:path';
 import pg from 'pg';
 import { HttpClient, graphql, type HttpResponse } from './lib/http.ts';
 import { connectMany, endAll } from './lib/postgres.ts';
 import { CpuMeter, type CpuSample } from './lib/processes.ts';
-import { machineInfo, markdownTable, saveSection } from './lib/report.ts';
+import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runClosedLoop, summarize, type RunResult, type Summary } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
-import { SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
 
 interface Sizes {
   /** Ids per PATCH call. */
@@ -275,7 +274,6 @@ export async function run(ctx: SuiteContext): Promise<void> {
                 (select count(*)::int from user_group_members) as members, (select count(*)::int from group_roles) as roles`,
       )
     ).rows[0]!;
-    const warnings = roster.output().split('\n').filter((l) => l.trim()).length;
     const machine = machineInfo(pgVersion);
     const elapsed = suite.elapsedSeconds();
     const section = [
@@ -296,17 +294,8 @@ export async function run(ctx: SuiteContext): Promise<void> {
       '',
       markdownTable(TABLE_HEADER, rows),
       '',
-      ...notes.map((n) => `- ${n}`),
-      `- Roster wrote ${warnings} log line(s) at level warn or above during the run.`,
-      '',
-    ].join('\n');
-
-    process.stdout.write(`\n${section}\n`);
-    if (ctx.write && !ctx.quick) {
-      await saveSection(ctx.resultsFile, section);
-      log(`results saved to ${path.relative(ctx.repoRoot, ctx.resultsFile)}`);
-    }
-    if (warnings > 0) process.stderr.write(`Roster output:\n${roster.output()}\n`);
+    ];
+    await publishSection(suite, ctx, roster.output(), section, notes);
   } finally {
     await suite.finish();
   }

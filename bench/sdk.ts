@@ -18,10 +18,10 @@ import { Platform } from '@roq/nodejs';
 import { RosterClient, graphqlOperations } from '../packages/sdk/src/index.ts';
 import { HttpClient, graphql } from './lib/http.ts';
 import { CpuMeter, combineCpu, pidsByCommand, processCpuMs, type CpuSample } from './lib/processes.ts';
-import { machineInfo, markdownTable, saveSection } from './lib/report.ts';
+import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, prng, runClosedLoop, runForDuration, summarize, type RunResult, type Summary } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
-import { SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sizes
@@ -531,7 +531,6 @@ export async function run(ctx: SuiteContext): Promise<void> {
                 (select count(*)::int from user_group_members) as members`,
       )
     ).rows[0]!;
-    const warnings = roster.output().split('\n').filter((l) => l.trim()).length;
     const machine = machineInfo(pgVersion);
     const elapsed = suite.elapsedSeconds();
     const section = [
@@ -569,17 +568,8 @@ export async function run(ctx: SuiteContext): Promise<void> {
       '',
       markdownTable(TABLE_HEADER, rows),
       '',
-      ...notes.map((n) => `- ${n}`),
-      `- Roster wrote ${warnings} log line(s) at level warn or above during the run.`,
-      '',
-    ].join('\n');
-
-    process.stdout.write(`\n${section}\n`);
-    if (ctx.write && !ctx.quick) {
-      await saveSection(ctx.resultsFile, section);
-      log(`results saved to ${path.relative(ctx.repoRoot, ctx.resultsFile)}`);
-    }
-    if (warnings > 0) process.stderr.write(`Roster output:\n${roster.output()}\n`);
+    ];
+    await publishSection(suite, ctx, roster.output(), section, notes);
   } finally {
     await suite.finish();
   }

@@ -41,9 +41,31 @@ export interface RunResult {
  * Runs `total` tasks with `concurrency` workers, each taking the next index when it finishes the previous one
  * (a closed loop: `concurrency` requests are in flight at any time). `worker` tells which worker runs the task.
  */
-export async function runClosedLoop(
+export function runClosedLoop(
   total: number,
   concurrency: number,
+  task: (index: number, worker: number) => Promise<void>,
+): Promise<RunResult> {
+  return runWorkers(Math.min(concurrency, total), (index) => index < total, task);
+}
+
+/**
+ * Like `runClosedLoop`, but bounded by time: `concurrency` workers each start a new task as soon as their previous
+ * one finishes, until `durationMs` has passed; tasks in flight then complete. `totalMs` includes that drain.
+ */
+export function runForDuration(
+  durationMs: number,
+  concurrency: number,
+  task: (index: number, worker: number) => Promise<void>,
+): Promise<RunResult> {
+  const deadline = performance.now() + durationMs;
+  return runWorkers(concurrency, () => performance.now() < deadline, task);
+}
+
+/** `workers` closed loops taking the next index while `more(index)` says so, timing each task. */
+async function runWorkers(
+  workers: number,
+  more: (index: number) => boolean,
   task: (index: number, worker: number) => Promise<void>,
 ): Promise<RunResult> {
   const latencies: number[] = [];
@@ -51,39 +73,14 @@ export async function runClosedLoop(
   const started = performance.now();
   const loop = async (worker: number) => {
     for (;;) {
-      const index = next++;
-      if (index >= total) return;
-      const t0 = performance.now();
-      await task(index, worker);
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_, w) => loop(w)));
-  return { totalMs: performance.now() - started, latencies };
-}
-
-/**
- * Like `runClosedLoop`, but bounded by time: `concurrency` workers each start a new task as soon as their previous
- * one finishes, until `durationMs` has passed; tasks in flight then complete. `totalMs` includes that drain.
- */
-export async function runForDuration(
-  durationMs: number,
-  concurrency: number,
-  task: (index: number, worker: number) => Promise<void>,
-): Promise<RunResult> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  const loop = async (worker: number) => {
-    while (performance.now() < deadline) {
+      if (!more(next)) return;
       const index = next++;
       const t0 = performance.now();
       await task(index, worker);
       latencies.push(performance.now() - t0);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => loop(w)));
+  await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
   return { totalMs: performance.now() - started, latencies };
 }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import type { SuiteContext } from '../run.ts';
 import { createScratchDatabase, type ScratchDatabase } from './postgres.ts';
 import { backgroundBusy, freePort, startChildServer, type ChildServer } from './processes.ts';
-import { codeRevision } from './report.ts';
+import { codeRevision, saveSection } from './report.ts';
 import { fmtPct } from './stats.ts';
 
 /**
@@ -110,4 +111,30 @@ export async function startRoster(suite: SuiteRun, ctx: SuiteContext, extraEnv: 
   suite.cleanups.push(() => roster.stop());
   suite.log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid})`);
   return { background, loadAverage, scratch, revision, apiKey, roster };
+}
+
+/**
+ * The end of every suite: the section (heading to table) with the notes and Roster's warning count appended, printed,
+ * and saved into RESULTS.md unless the run is --quick or --no-write; Roster's own output is shown when it warned.
+ */
+export async function publishSection(
+  suite: SuiteRun,
+  ctx: SuiteContext,
+  rosterOutput: string,
+  lines: readonly string[],
+  notes: readonly string[],
+): Promise<void> {
+  const warnings = rosterOutput.split('\n').filter((l) => l.trim()).length;
+  const section = [
+    ...lines,
+    ...notes.map((n) => `- ${n}`),
+    `- Roster wrote ${warnings} log line(s) at level warn or above during the run.`,
+    '',
+  ].join('\n');
+  process.stdout.write(`\n${section}\n`);
+  if (ctx.write && !ctx.quick) {
+    await saveSection(ctx.resultsFile, section);
+    suite.log(`results saved to ${path.relative(ctx.repoRoot, ctx.resultsFile)}`);
+  }
+  if (warnings > 0) process.stderr.write(`Roster output:\n${rosterOutput}\n`);
 }
