@@ -13,9 +13,7 @@ const asPgError = (e: unknown): PgLikeError | undefined =>
 const uniqueConstraints: Record<string, [entity: string, field: string]> = {
   users__reference: ['user', 'reference'],
   users__email: ['user', 'email'],
-  users__id: ['user', 'id'],
   user_groups__reference: ['user group', 'reference'],
-  user_groups__id: ['user group', 'id'],
   tenants__reference: ['tenant', 'reference'],
   roles__key: ['role', 'key'],
 };
