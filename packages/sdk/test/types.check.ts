@@ -33,7 +33,9 @@ export async function checks(): Promise<void> {
   expectTypeOf(withTenant.users.data[0]!).not.toHaveProperty('userGroups');
 
   const group = await admin.userGroup({ id: 'g', withUsers: true, withManagers: true });
-  expectTypeOf(group.userGroup.users).toEqualTypeOf<{ data: Array<UserModel>; totalCount: number } | null>();
+  expectTypeOf(group.userGroup.users).toEqualTypeOf<{
+    data: Array<UserModel>; totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean } | null;
+  } | null>();
   expectTypeOf(group.userGroup.managers!.data[0]!.reference).toEqualTypeOf<string>();
   expectTypeOf(group.userGroup).not.toHaveProperty('roles');
 

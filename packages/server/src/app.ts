@@ -40,6 +40,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
 
   let closing = false;
   const metrics = createMetrics(config, db);
+  // OpenTelemetry is imported only when an OTLP endpoint is configured: without one, nothing of it is loaded.
+  const tracing = config.tracing ? (await import('./observability/tracing.ts')).startTracing(config.tracing, db) : undefined;
   const server = Fastify({
     // Credentials never reach a log line, even if a serializer starts logging headers.
     logger: deps.logger ?? {
@@ -74,6 +76,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   });
 
   if (metrics) registerMetrics(server, metrics, config, db);
+  // Before every other hook: the request's span must be current in the hooks that run statements.
+  tracing?.registerHttp(server);
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -133,5 +137,6 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   await registerOpenApi(server);
   await registerRest(server, services);
   await registerGraphql(server, services, config);
+  tracing?.registerGraphql(server);
   return { server, services, generatedApiKey };
 }

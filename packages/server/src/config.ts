@@ -8,6 +8,8 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFrom(4000, 0, 65535),
   DATABASE_URL: z.string().url().optional(),
+  ROSTER_DB_POOL_SIZE: intFrom(10, 1, 1000),
+  ROSTER_PG_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true'),
   ROSTER_DATA_DIR: z.string().min(1).default('./data'),
   ROSTER_API_KEY: z.string().min(16, 'ROSTER_API_KEY must be at least 16 characters').optional(),
   ROSTER_ENVIRONMENT_ID: z.string().min(1).optional(),
@@ -44,6 +46,10 @@ export interface Config {
   /** PostgreSQL connection string; when absent Roster runs embedded PGlite in `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  /** PostgreSQL connections this process may open (PGlite has one). */
+  readonly dbPoolSize: number;
+  /** Run frequent statements as named (prepared) statements; off for poolers that cannot keep them. */
+  readonly preparedStatements: boolean;
   readonly apiKey: string | undefined;
   readonly environmentId: string | undefined;
   readonly tokenTtlSeconds: number;
@@ -84,6 +90,36 @@ export interface Config {
     readonly token: string | undefined;
   };
   readonly logLevel: string;
+  /**
+   * OpenTelemetry traces exported over OTLP/HTTP; undefined (nothing loaded) unless `OTEL_EXPORTER_OTLP_ENDPOINT` or
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set.
+   */
+  readonly tracing: TracingConfig | undefined;
+}
+
+export type TracesSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+
+/** OpenTelemetry's standard variables, as far as Roster uses them; read only when an OTLP endpoint is set. */
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP JSON): the traces endpoint, or the base endpoint with `/v1/traces`. */
+  readonly endpoint: string;
+  /** `OTEL_EXPORTER_OTLP_HEADERS` merged with `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (the latter wins). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT`: how long one export may take. */
+  readonly exportTimeoutMillis: number;
+  readonly serviceName: string;
+  /** `OTEL_RESOURCE_ATTRIBUTES`, without `service.name` (which is `serviceName`). */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly sampler: TracesSampler;
+  /** The ratio of the `traceidratio` samplers, 0 to 1 (`OTEL_TRACES_SAMPLER_ARG`, default 1). */
+  readonly samplerRatio: number;
+  /** The batch span processor: `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT`. */
+  readonly batch: {
+    readonly scheduledDelayMillis: number;
+    readonly maxQueueSize: number;
+    readonly maxExportBatchSize: number;
+    readonly exportTimeoutMillis: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -107,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: e.ROSTER_DATA_DIR,
     apiKey: e.ROSTER_API_KEY,
     environmentId: e.ROSTER_ENVIRONMENT_ID,
+    dbPoolSize: e.ROSTER_DB_POOL_SIZE,
+    preparedStatements: e.ROSTER_PG_PREPARED_STATEMENTS === 'true',
     tokenTtlSeconds: e.ROSTER_TOKEN_TTL_SECONDS,
     signingKeyMaxAgeDays: e.ROSTER_SIGNING_KEY_MAX_AGE_DAYS,
     keyRefreshSeconds: e.ROSTER_KEY_REFRESH_SECONDS,
@@ -133,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     graphiql: e.ROSTER_GRAPHIQL ? e.ROSTER_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
     metrics: { enabled: e.ROSTER_METRICS === 'true', token: e.ROSTER_METRICS_TOKEN },
     logLevel: e.LOG_LEVEL,
+    tracing: tracingConfig(env),
     ...overrides,
   };
   if (config.env === 'production' && !config.apiKey) {
@@ -147,4 +186,146 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     );
   }
   return Object.freeze(config);
+}
+
+const SAMPLERS: readonly TracesSampler[] = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+// RFC 7230: a header name is a token. Values may hold no control characters (a decoded %0D%0A would split the request).
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const noControlCharacters = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 32 || c === 127) return false;
+  }
+  return true;
+};
+
+/**
+ * OpenTelemetry's variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+ * Without an OTLP endpoint, or with `OTEL_SDK_DISABLED=true`, tracing is off and no other `OTEL_*` variable is read,
+ * so a malformed one set for other services never stops Roster. With one, every variable Roster uses is checked
+ * here, and a bad value stops Roster at start like any other (values are not echoed: headers hold credentials).
+ */
+function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig | undefined {
+  // The specification reads an empty value as unset.
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  if (read('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return undefined;
+  const tracesEndpoint = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const baseEndpoint = read('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (tracesEndpoint === undefined && baseEndpoint === undefined) return undefined;
+
+  const problems: string[] = [];
+  const httpUrl = (name: string, value: string): URL | undefined => {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      problems.push(`${name}: must be an http:// or https:// URL (the OTLP/HTTP receiver, such as http://otel-collector:4318)`);
+      return undefined;
+    }
+    return url;
+  };
+  let endpoint: string | undefined;
+  if (tracesEndpoint !== undefined) {
+    // Used as given (the specification's rule for the signal-specific variable).
+    endpoint = httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)?.toString();
+  } else if (baseEndpoint !== undefined) {
+    const url = httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', baseEndpoint);
+    if (url) {
+      url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
+      endpoint = url.toString();
+    }
+  }
+
+  // Roster sends OTLP/HTTP with JSON bodies, which collectors take on the same endpoint as http/protobuf; gRPC is
+  // another port and protocol, so asking for it is a mistake worth stopping for.
+  const protocolName = ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'].find((n) => read(n) !== undefined);
+  const protocol = protocolName === undefined ? undefined : read(protocolName);
+  if (protocol !== undefined && protocol !== 'http/json' && protocol !== 'http/protobuf') {
+    problems.push(`${protocolName}: Roster exports OTLP over HTTP (http/json or http/protobuf); gRPC is not supported`);
+  }
+
+  // `key=value,key2=value2`, values percent-encoded (W3C Baggage style), as both headers and resource attributes are.
+  const keyValues = (name: string, validKey: RegExp, validValue: (value: string) => boolean): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const raw = read(name);
+    if (raw === undefined) return out;
+    for (const [i, item] of raw.split(',').entries()) {
+      if (item.trim() === '') continue;
+      const at = item.indexOf('=');
+      const key = at < 0 ? '' : item.slice(0, at).trim();
+      let value: string | undefined;
+      try {
+        value = at < 0 ? undefined : decodeURIComponent(item.slice(at + 1).trim());
+      } catch {
+        value = undefined;
+      }
+      if (!validKey.test(key) || value === undefined || !validValue(value)) {
+        problems.push(`${name}: entry ${i + 1} is not key=value (comma-separated, values percent-encoded)`);
+        continue;
+      }
+      out[key] = value;
+    }
+    return out;
+  };
+  const headers = {
+    ...keyValues('OTEL_EXPORTER_OTLP_HEADERS', HEADER_NAME_RE, noControlCharacters),
+    ...keyValues('OTEL_EXPORTER_OTLP_TRACES_HEADERS', HEADER_NAME_RE, noControlCharacters),
+  };
+  const resourceAttributes = keyValues('OTEL_RESOURCE_ATTRIBUTES', /^[!-~]{1,255}$/, noControlCharacters);
+  const serviceName = read('OTEL_SERVICE_NAME') ?? resourceAttributes['service.name'] ?? 'roster';
+  delete resourceAttributes['service.name'];
+
+  const rawSampler = read('OTEL_TRACES_SAMPLER')?.toLowerCase() ?? 'parentbased_always_on';
+  const sampler = SAMPLERS.find((s) => s === rawSampler);
+  if (sampler === undefined) problems.push(`OTEL_TRACES_SAMPLER: must be one of ${SAMPLERS.join(', ')}`);
+  let samplerRatio = 1;
+  const rawRatio = read('OTEL_TRACES_SAMPLER_ARG');
+  // The argument only means something to the ratio samplers; the others ignore it, as the specification says.
+  if (rawRatio !== undefined && sampler?.endsWith('traceidratio')) {
+    samplerRatio = Number(rawRatio);
+    if (!/^[0-9.eE+-]+$/.test(rawRatio) || !(samplerRatio >= 0 && samplerRatio <= 1)) {
+      problems.push('OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1 (the share of new traces recorded)');
+    }
+  }
+
+  /** A whole number of the first of `names` that is set, else `fallback`. */
+  const int = (names: readonly string[], fallback: number, min: number, max: number): number => {
+    const name = names.find((n) => read(n) !== undefined);
+    const raw = name === undefined ? undefined : read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name}: must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const exportTimeoutMillis = int(['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], 10_000, 1, 600_000);
+  const batch = {
+    scheduledDelayMillis: int(['OTEL_BSP_SCHEDULE_DELAY'], 5000, 1, 3_600_000),
+    maxQueueSize: int(['OTEL_BSP_MAX_QUEUE_SIZE'], 2048, 1, 1_000_000),
+    maxExportBatchSize: int(['OTEL_BSP_MAX_EXPORT_BATCH_SIZE'], 512, 1, 1_000_000),
+    exportTimeoutMillis: int(['OTEL_BSP_EXPORT_TIMEOUT'], 30_000, 1, 600_000),
+  };
+  if (batch.maxExportBatchSize > batch.maxQueueSize) problems.push('OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE');
+
+  if (problems.length > 0 || endpoint === undefined || sampler === undefined) {
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return Object.freeze({
+    endpoint,
+    headers: Object.freeze(headers),
+    exportTimeoutMillis,
+    serviceName,
+    resourceAttributes: Object.freeze(resourceAttributes),
+    sampler,
+    samplerRatio,
+    batch: Object.freeze(batch),
+  });
 }

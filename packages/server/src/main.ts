@@ -9,6 +9,8 @@ async function main(): Promise<void> {
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    preparedStatements: config.preparedStatements ? undefined : false,
     onIdleError: (err) => process.stderr.write(`${JSON.stringify({ level: 40, msg: 'idle database connection failed; it will be replaced', err: err.message })}\n`),
   });
   await migrateToLatest(database.db as never);

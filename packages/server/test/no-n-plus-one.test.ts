@@ -27,6 +27,7 @@ const USERS = `query($t: ID!) {
       userGroups { data { id } totalCount }
       tenant { id }
       roles { data { id } }
+      effectivePermissions { permission actions sources { via } }
     }
   }
 }`;
@@ -44,7 +45,15 @@ interface GroupsPage {
   };
 }
 interface UsersPage {
-  users: { data: { id: string; userGroups: { data: { id: string }[]; totalCount: number }; tenant: { id: string }; roles: { data: { id: string }[] } }[] };
+  users: {
+    data: {
+      id: string;
+      userGroups: { data: { id: string }[]; totalCount: number };
+      tenant: { id: string };
+      roles: { data: { id: string }[] };
+      effectivePermissions: { permission: string; actions: string[]; sources: { via: string }[] }[];
+    }[];
+  };
 }
 
 /** A tenant with `n` users and `n` groups; group i has users i, i+1, i+2 (mod n) and is managed by user i; every user has one role. */
@@ -53,7 +62,9 @@ async function populate(server: TestServer, n: number): Promise<{ tenantId: stri
   const tenantId = await createTenant(server, tenantName);
   const users = await createUsers(server, n, tenantId);
   const key = unique('viewer');
-  await gqlOk(server, 'mutation($r: RoleCreateDto!) { createRole(role: $r) { id } }', { r: { key, name: 'Viewer', tenantId } });
+  await gqlOk(server, 'mutation($r: RoleCreateDto!) { createRole(role: $r) { id } }', {
+    r: { key, name: 'Viewer', tenantId, permissions: [{ permission: 'USER_PROFILE', actions: ['READ'] }] },
+  });
   for (let i = 0; i < n; i++) {
     const group = await createGroup(server, { tenantId, type: 'team' });
     await addMembers(server, group.id, [0, 1, 2].map((k) => users[(i + k) % n]!.id));
@@ -104,7 +115,7 @@ describe('no N+1 on nested fields', () => {
     }
   });
 
-  it('users(limit: 50) with userGroups, tenant and roles', async () => {
+  it('users(limit: 50) with userGroups, tenant, roles and effectivePermissions', async () => {
     for (let run = 0; run < 2; run++) {
       const [smallData, smallCount] = await measure<UsersPage>(USERS, small.tenantId);
       const [largeData, largeCount] = await measure<UsersPage>(USERS, large.tenantId);
@@ -116,6 +127,7 @@ describe('no N+1 on nested fields', () => {
         assert.equal(user.userGroups.data.length, 3);
         assert.equal(user.tenant.id, large.tenantId);
         assert.equal(user.roles.data.length, 1);
+        assert.deepEqual(user.effectivePermissions, [{ permission: 'USER_PROFILE', actions: ['READ'], sources: [{ via: 'direct' }] }]);
       }
       assert.equal(largeCount, smallCount, `5 users cost ${smallCount} statements, 50 users ${largeCount}`);
       assert.ok(largeCount <= 10, `50 users cost ${largeCount} statements`);

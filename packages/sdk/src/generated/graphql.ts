@@ -84,6 +84,16 @@ export interface UserFilterArgType {
   withDeactivated?: BooleanFilterArgType | null | undefined;
   /** Case-insensitive substring over first name, last name, email and reference */
   search?: string | null | undefined;
+  /** Roster: users whose customData contains these keys and values, or has this key (GIN-indexed) */
+  customData?: JsonFilterArgType | null | undefined;
+}
+
+/** Roster: a filter on a JSON object field */
+export interface JsonFilterArgType {
+  /** Keeps objects that contain this one: every key present with an equal value (nested objects and arrays match by containment) */
+  contains?: JsonObject | null | undefined;
+  /** Keeps objects that have this top-level key */
+  hasKey?: string | null | undefined;
 }
 
 export interface UserGroupFilterArgType {
@@ -301,7 +311,7 @@ export interface UserGroupModel {
   version: number;
 }
 /** `UserGroupModel` with the relations the flags of `F` select */
-export type UserGroupModelWith<F> = Simplify<UserGroupModel & Gate<F, 'withUserGroupType', 'userGroupType', UserGroupTypeModel | null> & Gate<F, 'withTenant', 'tenant', TenantModel | null> & Gate<F, 'withUsers', 'users', { data: Array<UserModel>; totalCount: number } | null> & Gate<F, 'withManagers', 'managers', { data: Array<UserModel>; totalCount: number } | null> & Gate<F, 'withRoles', 'roles', { data: Array<RoleModel>; totalCount: number }>>;
+export type UserGroupModelWith<F> = Simplify<UserGroupModel & Gate<F, 'withUserGroupType', 'userGroupType', UserGroupTypeModel | null> & Gate<F, 'withTenant', 'tenant', TenantModel | null> & Gate<F, 'withUsers', 'users', { data: Array<UserModel>; totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean } | null } | null> & Gate<F, 'withManagers', 'managers', { data: Array<UserModel>; totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean } | null } | null> & Gate<F, 'withRoles', 'roles', { data: Array<RoleModel>; totalCount: number }>>;
 
 export interface TenantModel {
   id: string;
@@ -398,6 +408,7 @@ export interface UsersArgs {
   offset?: number | null | undefined;
   order?: UserOrderArgType | null | undefined;
   search?: UserSearchArgType | null | undefined;
+  after?: string | null | undefined;
   /** Also select `tenant` of each UserModel */
   withTenant?: boolean | undefined;
   /** Also select `userGroups` of each UserModel */
@@ -665,8 +676,8 @@ export const graphqlOperations = {
   users: {
     kind: 'query',
     field: 'users',
-    variables: ["filter","limit","offset","order","search","withTenant","withUserGroups","withRoles","withEffectivePermissions"],
-    document: "query users($filter: UserFilterArgType, $limit: Int, $offset: Int, $order: UserOrderArgType, $search: UserSearchArgType, $withTenant: Boolean = false, $withUserGroups: Boolean = false, $withRoles: Boolean = false, $withEffectivePermissions: Boolean = false) { users(filter: $filter, limit: $limit, offset: $offset, order: $order, search: $search) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } userGroups @include(if: $withUserGroups) { data { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version } totalCount } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } effectivePermissions @include(if: $withEffectivePermissions) { permission actions sources { roleId roleName via groupId groupName actions } } } totalCount } }",
+    variables: ["filter","limit","offset","order","search","after","withTenant","withUserGroups","withRoles","withEffectivePermissions"],
+    document: "query users($filter: UserFilterArgType, $limit: Int, $offset: Int, $order: UserOrderArgType, $search: UserSearchArgType, $after: String, $withTenant: Boolean = false, $withUserGroups: Boolean = false, $withRoles: Boolean = false, $withEffectivePermissions: Boolean = false) { users(filter: $filter, limit: $limit, offset: $offset, order: $order, search: $search, after: $after) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } userGroups @include(if: $withUserGroups) { data { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version } totalCount } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } effectivePermissions @include(if: $withEffectivePermissions) { permission actions sources { roleId roleName via groupId groupName actions } } } totalCount pageInfo { endCursor hasNextPage } } }",
   },
   userProfile: {
     kind: 'query',
@@ -684,13 +695,13 @@ export const graphqlOperations = {
     kind: 'query',
     field: 'userGroup',
     variables: ["id","withUserGroupType","withTenant","withUsers","withManagers","withRoles"],
-    document: "query userGroup($id: ID!, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { userGroup(id: $id) { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } }",
+    document: "query userGroup($id: ID!, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { userGroup(id: $id) { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } }",
   },
   userGroups: {
     kind: 'query',
     field: 'userGroups',
     variables: ["filter","limit","offset","order","search","withUserGroupType","withTenant","withUsers","withManagers","withRoles"],
-    document: "query userGroups($filter: UserGroupFilterArgType, $limit: Int, $offset: Int, $order: UserGroupOrderArgType, $search: UserGroupSearchArgType, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { userGroups(filter: $filter, limit: $limit, offset: $offset, order: $order, search: $search) { data { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } totalCount } }",
+    document: "query userGroups($filter: UserGroupFilterArgType, $limit: Int, $offset: Int, $order: UserGroupOrderArgType, $search: UserGroupSearchArgType, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { userGroups(filter: $filter, limit: $limit, offset: $offset, order: $order, search: $search) { data { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } totalCount } }",
   },
   userGroupMembers: {
     kind: 'query',
@@ -768,13 +779,13 @@ export const graphqlOperations = {
     kind: 'mutation',
     field: 'createUserGroup',
     variables: ["userGroup","withUserGroupType","withTenant","withUsers","withManagers","withRoles"],
-    document: "mutation createUserGroup($userGroup: UserGroupCreateDto!, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { createUserGroup(userGroup: $userGroup) { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } }",
+    document: "mutation createUserGroup($userGroup: UserGroupCreateDto!, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { createUserGroup(userGroup: $userGroup) { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } }",
   },
   updateUserGroup: {
     kind: 'mutation',
     field: 'updateUserGroup',
     variables: ["id","userGroup","expectedVersion","withUserGroupType","withTenant","withUsers","withManagers","withRoles"],
-    document: "mutation updateUserGroup($id: ID!, $userGroup: UserGroupUpdateDto!, $expectedVersion: Int, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { updateUserGroup(id: $id, userGroup: $userGroup, expectedVersion: $expectedVersion) { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } }",
+    document: "mutation updateUserGroup($id: ID!, $userGroup: UserGroupUpdateDto!, $expectedVersion: Int, $withUserGroupType: Boolean = false, $withTenant: Boolean = false, $withUsers: Boolean = false, $withManagers: Boolean = false, $withRoles: Boolean = false) { updateUserGroup(id: $id, userGroup: $userGroup, expectedVersion: $expectedVersion) { id name reference description type tenantId isUnmodifiable createdAt updatedAt createdBy updatedBy version userGroupType @include(if: $withUserGroupType) { id name createdAt updatedAt } tenant @include(if: $withTenant) { id name reference isDefault createdAt updatedAt version } users @include(if: $withUsers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } managers @include(if: $withManagers) { data { id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData twoFactorEnabled createdAt updatedAt version } totalCount pageInfo { endCursor hasNextPage } } roles @include(if: $withRoles) { data { id key name description reference isSystemManaged tenantId permissions { permission actions } createdAt updatedAt } totalCount } } }",
   },
   deleteUserGroup: {
     kind: 'mutation',
@@ -891,8 +902,8 @@ export abstract class GraphqlMethods {
     return this.runOperation(graphqlOperations.user, typeof args === 'string' ? { id: args } : args, options);
   }
 
-  /** GraphQL `query { users }`. */
-  users<const A extends UsersArgs = NoArgs>(args?: A & Exact<A, UsersArgs>, options?: RequestOptions): Promise<{ users: { data: Array<UserModelWith<A>>; totalCount: number } }>;
+  /** after (Roster): the pageInfo.endCursor of the previous page, with the same filter, search and order; pages by keyset, as fast deep as at the start. GraphQL `query { users }`. */
+  users<const A extends UsersArgs = NoArgs>(args?: A & Exact<A, UsersArgs>, options?: RequestOptions): Promise<{ users: { data: Array<UserModelWith<A>>; totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean } | null } }>;
   users(args?: UsersArgs, options?: RequestOptions): Promise<unknown> {
     return this.runOperation(graphqlOperations.users, args, options);
   }

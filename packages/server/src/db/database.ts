@@ -1,9 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PGliteDialect, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
+import { DEFAULT_PREPARED_STATEMENTS, StatementRegistry, usePreparedStatements, type PreparedStatementOptions } from './prepared-statements.ts';
 
 export type Db = Kysely<Database>;
 
@@ -14,6 +16,8 @@ export interface OpenDatabaseOptions {
   readonly poolSize?: number;
   /** Called when an idle pooled connection fails (it is discarded and replaced). */
   readonly onIdleError?: (error: Error) => void;
+  /** PostgreSQL only: run frequent statements as named (prepared) statements; `false` turns it off. */
+  readonly preparedStatements?: PreparedStatementOptions | false;
   /** Called after every statement; tests use it to count round trips. */
   readonly onQuery?: (sql: string) => void;
 }
@@ -27,8 +31,12 @@ export interface DatabaseHandle {
 // Return timestamptz as Date and bigint counts as numbers; the API never counts past 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
-/** Told of every statement a database ran (successful or failed) and how long the database took, in ms. */
-export type QueryObserver = (durationMillis: number, failed: boolean) => void;
+/**
+ * Told of every statement a database ran (successful or failed), how long the database took in ms, its SQL text
+ * (placeholders, never parameter values) and, when it failed, the error. Called in the async context of the caller
+ * that ran the statement.
+ */
+export type QueryObserver = (durationMillis: number, failed: boolean, sqlText: string, error: unknown) => void;
 
 /** What a metrics exporter can learn about a database opened here, without changing how it is used. */
 export interface DatabaseInfo {
@@ -65,16 +73,28 @@ function queryLogger(options: OpenDatabaseOptions, observers: Set<QueryObserver>
   return (event) => {
     if (onQuery && event.level === 'query') onQuery(event.query.sql);
     if (observers.size === 0) return;
-    for (const observer of observers) observer(event.queryDurationMillis, event.level === 'error');
+    const failed = event.level === 'error';
+    for (const observer of observers) observer(event.queryDurationMillis, failed, event.query.sql, failed ? event.error : undefined);
   };
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const prepare = options.preparedStatements !== false;
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      // See prepared-statements.ts: named statements keep PostgreSQL from parsing again, and this keeps it
+      // planning each call for its own values (a generic plan, chosen after five calls, read 233,805 rows for a
+      // page of 50 at 1M users).
+      ...(prepare ? { options: '-c plan_cache_mode=force_custom_plan' } : {}),
+    });
     // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
     // needed. Without a listener, that 'error' event would crash the process.
     pool.on('error', (err) => options.onIdleError?.(err));
+    if (prepare) {
+      usePreparedStatements(pool, new StatementRegistry(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS));
+    }
     const observers = new Set<QueryObserver>();
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options, observers) });
     opened.set(db, { kind: 'postgres', pool, observers });
@@ -87,7 +107,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     unlock = lockDataDirectory(options.dataDir);
   }
   try {
-    const pglite = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => Number.parseInt(v, 10) } });
+    const pglite = await PGlite.create(options.dataDir, {
+      parsers: { 20: (v: string) => Number.parseInt(v, 10) },
+      // Trigram indexes for substring search (migration 0005).
+      extensions: { pg_trgm },
+    });
     const observers = new Set<QueryObserver>();
     const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log: queryLogger(options, observers) });
     opened.set(db, { kind: 'pglite', pool: undefined, observers });

@@ -4,6 +4,7 @@ import * as initial from './migrations/0001-initial.ts';
 import * as permissions from './migrations/0002-permissions.ts';
 import * as reliability from './migrations/0003-reliability.ts';
 import * as citusKeys from './migrations/0004-citus-keys.ts';
+import * as searchIndexes from './migrations/0005-search-indexes.ts';
 
 /** Migrations are listed in code, in order, and never edited once shipped. */
 const migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0002-permissions': permissions,
   '0003-reliability': reliability,
   '0004-citus-keys': citusKeys,
+  '0005-search-indexes': searchIndexes,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {

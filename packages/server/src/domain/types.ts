@@ -97,6 +97,13 @@ export interface RequestContext {
 export interface Page<T> {
   readonly data: T[];
   count(): Promise<number>;
+  /** Lists with keyset cursors: the cursor of the last row, and whether more rows follow. */
+  readonly pageInfo?: PageInfo;
+}
+
+export interface PageInfo {
+  readonly endCursor: string | null;
+  readonly hasNextPage: boolean;
 }
 
 /** Children of many parents (e.g. the users of each group on a page), loaded in one statement per level. */
@@ -159,6 +166,13 @@ export interface UserFilter {
   createdAt?: DateFilter | null;
   updatedAt?: DateFilter | null;
   search?: string | null;
+  /** Roster: `contains` keeps users whose customData holds these keys and values (`@>`); `hasKey`, those with the key. */
+  customData?: JsonFilter | null;
+}
+
+export interface JsonFilter {
+  contains?: Record<string, unknown> | null;
+  hasKey?: string | null;
 }
 
 export interface UserGroupFilter {
@@ -205,7 +219,8 @@ export type UserGroupSort = 'createdAt' | 'name' | 'reference' | 'type' | 'updat
 export type TenantSort = 'createdAt' | 'name' | 'updatedAt';
 export type RoleSort = 'createdAt' | 'description' | 'id' | 'isSystemManaged' | 'key' | 'name' | 'updatedAt';
 
-export type UserListArgs = ListArgs<UserFilter, UserSort>;
+/** `after`: a cursor from a previous page's `pageInfo.endCursor` (keyset paging, Roster's extension). */
+export type UserListArgs = ListArgs<UserFilter, UserSort> & { after?: string | null };
 export type UserGroupListArgs = ListArgs<UserGroupFilter, UserGroupSort>;
 export type TenantListArgs = ListArgs<TenantFilter, TenantSort>;
 export type RoleListArgs = ListArgs<RoleFilter, RoleSort>;

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Kind, getOperationAST, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, getOperationAST, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config.ts';
 import { databaseInfo, observeQueries, type Db } from '../db/database.ts';
@@ -27,7 +27,7 @@ const OPERATION_LABELS_MAX = 100;
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DB_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Records that the response to `request` renders the machine error `code`. Every place that renders an error
@@ -57,27 +57,32 @@ export function graphqlOperationOf(document: DocumentNode, operationName: string
   const operation = getOperationAST(document, operationName);
   let label: { name: string; type: string } | null = null;
   if (operation) {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-    const names = new Set<string>();
-    const visit = (set: SelectionSetNode, seen: Set<string>) => {
-      for (const s of set.selections) {
-        if (s.kind === Kind.FIELD) names.add(s.name.value);
-        else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet, seen);
-        else if (!seen.has(s.name.value)) {
-          const fragment = fragments.get(s.name.value);
-          if (fragment) visit(fragment.selectionSet, new Set([...seen, s.name.value]));
-        }
-      }
-    };
-    visit(operation.selectionSet, new Set());
-    const sorted = [...names].sort();
+    const sorted = rootFieldsOf(document, operation);
     const name = sorted.length === 0 ? 'none' : sorted.length <= ROOT_FIELDS_MAX ? sorted.join('+') : `${sorted.slice(0, ROOT_FIELDS_MAX).join('+')}+more`;
     label = { name, type: operation.operation };
   }
   // Bounded: a document normally has one operation, and each entry goes with its document.
   if (byName.size < 8) byName.set(operationName, label);
   return label;
+}
+
+/** The root field names of `operation`, a definition of `document`: distinct and sorted, fragments at the root followed. */
+export function rootFieldsOf(document: DocumentNode, operation: OperationDefinitionNode): string[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const names = new Set<string>();
+  const visit = (set: SelectionSetNode, seen: Set<string>) => {
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) names.add(s.name.value);
+      else if (s.kind === Kind.INLINE_FRAGMENT) visit(s.selectionSet, seen);
+      else if (!seen.has(s.name.value)) {
+        const fragment = fragments.get(s.name.value);
+        if (fragment) visit(fragment.selectionSet, new Set([...seen, s.name.value]));
+      }
+    }
+  };
+  visit(operation.selectionSet, new Set());
+  return [...names].sort();
 }
 
 let processRegistry: Registry | undefined;

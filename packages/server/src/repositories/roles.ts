@@ -165,19 +165,34 @@ export interface GrantRow {
 
 /** Every role a user holds, directly or through any of its groups, with where it comes from: one statement. */
 export async function userGrants(db: Db, tenantId: string, userId: string): Promise<GrantRow[]> {
-  const { rows } = await sql<{ role_id: string; role_name: string; permissions: PermissionGrant[]; via: 'direct' | 'group'; group_id: string | null; group_name: string | null }>`
-    select r.id as role_id, r.name as role_name, r.permissions, 'direct' as via, null::uuid as group_id, null as group_name
-    from user_roles ur join roles r on r.id = ur.role_id
-    where ur.tenant_id = ${tenantId} and ur.user_id = ${userId}
+  return (await grantsOfUsers(db, [{ tenantId, userId }])).get(userId) ?? [];
+}
+
+/**
+ * The grants of many users in one statement (a page of users with their effective permissions costs one query,
+ * not one per user); each user's rows in the order `userGrants` documents.
+ */
+export async function grantsOfUsers(db: Db, users: readonly { tenantId: string; userId: string }[]): Promise<Map<string, GrantRow[]>> {
+  if (users.length === 0) return new Map();
+  const { rows } = await sql<{ user_id: string; role_id: string; role_name: string; permissions: PermissionGrant[]; via: 'direct' | 'group'; group_id: string | null; group_name: string | null }>`
+    with who as (select * from unnest(${users.map((u) => u.tenantId)}::uuid[], ${users.map((u) => u.userId)}::uuid[]) as w(tenant_id, user_id))
+    select who.user_id, r.id as role_id, r.name as role_name, r.permissions, 'direct' as via, null::uuid as group_id, null as group_name
+    from who join user_roles ur on ur.tenant_id = who.tenant_id and ur.user_id = who.user_id join roles r on r.id = ur.role_id
     union all
-    select r.id, r.name, r.permissions, 'group', g.id, g.name
-    from user_group_members m
+    select who.user_id, r.id, r.name, r.permissions, 'group', g.id, g.name
+    from who
+    join user_group_members m on m.tenant_id = who.tenant_id and m.user_id = who.user_id
     join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
     join group_roles gr on gr.tenant_id = m.tenant_id and gr.group_id = m.group_id
     join roles r on r.id = gr.role_id
-    where m.tenant_id = ${tenantId} and m.user_id = ${userId}
-    order by 2, 5 nulls first`.execute(db);
-  return rows.map((r) => ({ roleId: r.role_id, roleName: r.role_name, permissions: r.permissions, via: r.via, groupId: r.group_id, groupName: r.group_name }));
+    order by 1, 3, 6 nulls first`.execute(db);
+  const out = new Map<string, GrantRow[]>();
+  for (const r of rows) {
+    let list = out.get(r.user_id);
+    if (!list) out.set(r.user_id, (list = []));
+    list.push({ roleId: r.role_id, roleName: r.role_name, permissions: r.permissions, via: r.via, groupId: r.group_id, groupName: r.group_name });
+  }
+  return out;
 }
 
 /** Platform roles and the tenant's own roles, by id. */

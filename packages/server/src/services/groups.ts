@@ -303,7 +303,6 @@ export class GroupService {
   }
 }
 
-const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
 
 const intersect = (values: readonly string[] | null | undefined, own: string): string[] =>
   values ? values.filter((x) => x.toLowerCase() === own) : [own];
@@ -317,7 +316,7 @@ export function encodeCursor(c: memberships.MembershipCursor): string {
 function decodeCursor(raw: string): memberships.MembershipCursor {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && v.isUuid(parsed[1]) && TIMESTAMP_RE.test(parsed[0])) {
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && v.isUuid(parsed[1]) && v.isPgTimestamp(parsed[0])) {
       return { addedAt: parsed[0], userId: parsed[1] };
     }
   } catch {

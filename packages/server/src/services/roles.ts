@@ -1,6 +1,6 @@
 import { Errors } from '../errors.ts';
 import { run } from '../db/transaction.ts';
-import type { EffectivePermission, NestedQuery, Page, PermissionGrant, RoleScope, RequestContext, Role, RoleListArgs, RoleSort } from '../domain/types.ts';
+import type { EffectivePermission, NestedQuery, Page, PermissionGrant, RoleScope, RequestContext, Role, RoleListArgs, RoleSort, User } from '../domain/types.ts';
 import * as repo from '../repositories/roles.ts';
 import * as usersRepo from '../repositories/users.ts';
 import type { RoleHolder, RoleQuery } from '../repositories/roles.ts';
@@ -151,6 +151,22 @@ export class RoleService {
       throw Errors.forbidden("Reading another user's permissions needs ACCESS_MANAGEMENT: READ");
     }
     return this.access.effective(user.tenantId, user.id);
+  }
+
+  /**
+   * Effective permissions of users a parent field already returned (so already visible to the caller), in one
+   * statement: what `effectivePermissions` answers per user, with the same rule. A user the caller may not read
+   * the permissions of gets its FORBIDDEN error in place of a list.
+   */
+  async effectivePermissionsOfUsers(ctx: RequestContext, users: readonly User[]): Promise<(EffectivePermission[] | Error)[]> {
+    const allowedTenants = new Map<string, boolean>();
+    for (const u of users) {
+      const self = ctx.actor.kind === 'user' && ctx.actor.userId === u.id;
+      if (!self && !allowedTenants.has(u.tenantId)) allowedTenants.set(u.tenantId, await this.access.allows(ctx, u.tenantId, 'ACCESS_MANAGEMENT', 'READ'));
+    }
+    const readable = users.filter((u) => (ctx.actor.kind === 'user' && ctx.actor.userId === u.id) || allowedTenants.get(u.tenantId) === true);
+    const found = await this.access.effectiveOfUsers(readable);
+    return users.map((u) => found.get(u.id) ?? Errors.forbidden("Reading another user's permissions needs ACCESS_MANAGEMENT: READ"));
   }
 
   /** The roles a company can assign: the platform roles and its own (REST `POST /v3/companies/{id}/roles`). */

@@ -10,6 +10,14 @@ import { paging } from './lists.ts';
 import { actorTenant, isSuperAdmin, requireSuperAdmin, visibleToActor } from './policy.ts';
 import type { TenantService } from './tenants.ts';
 import * as v from './validate.ts';
+import { decodeKeyset, encodeKeyset, listDigest, type KeysetPosition } from './keyset-cursor.ts';
+
+/** A cursor's sort value must read back as the sort column's type: a forged one is a 400, not a failed cast. */
+function checkSortValue(sort: UserSort, value: string | null): void {
+  const type = repo.userSortType(sort);
+  const ok = value === null || (type === 'timestamptz' ? v.isPgTimestamp(value) : type === 'boolean' ? value === 'true' || value === 'false' : true);
+  if (!ok) throw Errors.invalid('after', 'is not a cursor returned by this API');
+}
 
 export interface UserInput {
   reference?: string | null;
@@ -172,9 +180,27 @@ export class UserService {
   /** `fields`: what the caller will read of each user (all when absent). */
   async list(ctx: RequestContext, args: UserListArgs, fields?: readonly (keyof User)[]): Promise<Page<User>> {
     if (!isSuperAdmin(ctx.actor)) throw Errors.forbidden('A user token may not list users');
-    const q = { ...this.query(args), fields };
-    const data = await run(() => repo.listUsers(this.deps.db, q));
-    return { data, count: () => run(() => repo.countUsers(this.deps.db, q)) };
+    const query = this.query(args);
+    const digest = listDigest([query.filter, query.search, query.sort, query.order]);
+    let after: KeysetPosition | undefined;
+    if (args.after != null) {
+      if (query.offset > 0) throw Errors.invalid('offset', 'cannot be combined with after; a cursor already says where the page starts');
+      after = decodeKeyset(v.text('after', args.after, { max: 2048 }), digest);
+      checkSortValue(query.sort, after.value);
+    }
+    // One row more than asked tells whether another page follows, without a count.
+    const q = { ...query, fields, after, limit: query.limit + 1 };
+    const page = await run(() => repo.listUsers(this.deps.db, q));
+    const data = page.users.slice(0, query.limit);
+    const last = page.positions[data.length - 1];
+    return {
+      data,
+      count: () => run(() => repo.countUsers(this.deps.db, query)),
+      pageInfo: {
+        endCursor: last ? encodeKeyset(digest, last) : (args.after ?? null),
+        hasNextPage: page.users.length > query.limit,
+      },
+    };
   }
 
   /** Validated list query. Deactivated users are left out unless the filter asks for them. */
@@ -187,6 +213,13 @@ export class UserService {
       if (raw[key] != null) throw Errors.invalid(`filter.${key}`, 'is not supported by Roster');
     }
     v.idFilters(filter, ['id', 'tenantId', 'roleId', 'userGroupId']);
+    if (filter.customData) {
+      const { contains, hasKey } = filter.customData;
+      filter.customData = {
+        contains: contains == null ? null : v.jsonObject('filter.customData.contains', contains, this.deps.config.limits.customDataBytes),
+        hasKey: hasKey == null ? null : v.text('filter.customData.hasKey', hasKey, { max: 255 }),
+      };
+    }
     if (!filter.active && filter.withDeactivated?.equalTo !== true) filter.active = { equalTo: true };
     let search: UserQuery['search'];
     if (args.search) {

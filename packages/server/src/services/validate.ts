@@ -8,6 +8,10 @@ const TIMEZONE_RE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
 export const isUuid = (v: string): boolean => UUID_RE.test(v);
 
+const PG_TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+/** A timestamp as PostgreSQL prints one (or ISO-8601): what a cursor may carry. */
+export const isPgTimestamp = (v: string): boolean => PG_TIMESTAMP_RE.test(v);
+
 export function uuid(field: string, v: string): string {
   if (!isUuid(v)) throw Errors.invalid(field, 'must be a UUID');
   return v.toLowerCase();

@@ -1,11 +1,13 @@
 import DataLoader from 'dataloader';
-import type { NestedQuery, Tenant, UserGroupType } from '../../domain/types.ts';
+import type { EffectivePermission, NestedQuery, PageInfo, RequestContext, Tenant, User, UserGroupType } from '../../domain/types.ts';
 import type { Services } from '../../services/index.ts';
 
 /** What a nested list field resolves to: the page's rows, and its total only if the client selects it. */
 export interface PageResult<T> {
   readonly data: T[] | Promise<T[]>;
   count(): Promise<number>;
+  /** Top-level lists with keyset cursors only. */
+  readonly pageInfo?: PageInfo;
 }
 
 interface NestedLoaders<T> {
@@ -24,6 +26,7 @@ export class RequestLoaders {
   #groupTypeByName?: DataLoader<string, UserGroupType | undefined>;
   #tenantUserCount?: DataLoader<string, number>;
   #roleUserCount?: DataLoader<string, number>;
+  #effectivePermissions?: DataLoader<User, EffectivePermission[], string>;
 
   // Loaders are made on first use: most requests (a lookup, a mutation) need none of them.
   constructor(
@@ -42,6 +45,13 @@ export class RequestLoaders {
     return (this.#groupTypeByName ??= new DataLoader(async (names) => {
       const found = new Map((await this.services.groups.types(names)).map((t) => [t.name, t]));
       return names.map((n) => found.get(n));
+    }));
+  }
+
+  /** Every user on a page asks in the same tick: one statement for all their grants. */
+  effectivePermissions(ctx: RequestContext): DataLoader<User, EffectivePermission[], string> {
+    return (this.#effectivePermissions ??= new DataLoader((users) => this.services.roles.effectivePermissionsOfUsers(ctx, users), {
+      cacheKeyFn: (u) => u.id,
     }));
   }
 

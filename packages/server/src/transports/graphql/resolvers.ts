@@ -66,7 +66,10 @@ export function buildResolvers(services: Services): IResolvers {
   const failedIds = (o: MembershipOutcome) => o.failures.map((f) => f.input);
 
   // Explicit resolvers: graphql-jit does not await a promise held in a plain property.
-  const pageFields = { data: <T>(page: PageResult<T>) => page.data, totalCount: <T>(page: PageResult<T>) => page.count() };
+  const pageFields = {
+    data: <T>(page: PageResult<T>) => page.data,
+    totalCount: <T>(page: PageResult<T>) => page.count(),
+  };
 
   return {
     Date: DateScalar,
@@ -148,7 +151,7 @@ export function buildResolvers(services: Services): IResolvers {
       userGroups: (u: User, a: UserGroupListArgs, ctx: Ctx) =>
         ctx.loaders.page('User.userGroups', a, u.id, () => groups.groupsOfUsers(ctx.roster, a)),
       roles: (u: User, a: RoleListArgs, ctx: Ctx) => ctx.loaders.page('User.roles', a, u.id, () => roles.rolesOf(ctx.roster, 'user', a)),
-      effectivePermissions: (u: User, _a: unknown, ctx: Ctx) => roles.effectivePermissions(ctx.roster, u.id),
+      effectivePermissions: (u: User, _a: unknown, ctx: Ctx) => ctx.loaders.effectivePermissions(ctx.roster).load(u),
     },
     UserProfileModel: {
       connectedProviders: () => [],
@@ -174,7 +177,7 @@ export function buildResolvers(services: Services): IResolvers {
         ctx.loaders.page('Role.userGroups', a, r.id, () => groups.groupsOfRoles(ctx.roster, a)),
       users: (r: Role, _a: unknown, ctx: Ctx) => ({ totalCount: ctx.loaders.roleUserCount.load(r.id) }),
     },
-    UserPageModel: pageFields,
+    UserPageModel: { ...pageFields, pageInfo: <T>(page: PageResult<T>) => page.pageInfo ?? null },
     UserGroupPageModel: pageFields,
     TenantPageModel: pageFields,
     RolePageModel: pageFields,

@@ -1,7 +1,6 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
 import { securityHeaders } from './security-headers.ts';
 import type { Config } from '../../config.ts';
 import { AppError, Errors } from '../../errors.ts';
@@ -43,8 +42,9 @@ export async function registerProtection(app: FastifyInstance, services: Service
   });
 
   const limits = config.rateLimit;
+  // Loaded only when configured: most installations have no Redis, and start-up should not pay for the client.
   const redis = limits.redisUrl
-    ? new Redis(limits.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    ? new (await import('ioredis')).Redis(limits.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
     : undefined;
   // A Redis outage must not take the directory down: the limiter lets requests through and says so in the log.
   redis?.on('error', (err: Error) => app.log.warn({ err: err.message }, 'rate limiter: Redis unavailable'));
