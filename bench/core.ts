@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { HttpClient, graphql } from './lib/http.ts';
-import { connectMany, endAll } from './lib/postgres.ts';
+import { connectMany, endAll, prepared } from './lib/postgres.ts';
 import { CpuMeter, combineCpu, freePort, startChildServer, type CpuSample } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import {
@@ -106,6 +106,7 @@ const SQL_OFFSET = `select p.parent_id, x.* from unnest($1::uuid[]) as p(parent_
     order by u.created_at desc, u.id desc limit $3 offset $4
   ) x`;
 const SQL_LOOKUP = 'select id, email from users where reference = $1 and active';
+const lookupFloor = prepared(SQL_LOOKUP);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Report rows
@@ -461,7 +462,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
         if (body.data.length !== 1) throw new Error(`bare lookup ${ref}: ${body.data.length} users`);
       },
       pg: async (ref, worker) => {
-        const { rows: r } = await lookupClients[worker]!.query(SQL_LOOKUP, [ref]);
+        const { rows: r } = await lookupClients[worker]!.query(lookupFloor([ref]));
         if (r.length !== 1) throw new Error(`pg lookup ${ref}: ${r.length} users`);
       },
     };

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { HttpClient, graphql, type HttpResponse } from './lib/http.ts';
-import { connectMany, endAll } from './lib/postgres.ts';
+import { connectMany, endAll, prepared } from './lib/postgres.ts';
 import { CpuMeter, type CpuSample } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runClosedLoop, summarize, type RunResult, type Summary } from './lib/stats.ts';
@@ -51,6 +51,11 @@ const SQL_GRANTS = `select r.id as role_id, r.name as role_name, r.permissions, 
     join roles r on r.id = gr.role_id
     where m.tenant_id = $1 and m.user_id = $2
     order by 2, 5 nulls first`;
+
+// Named, as Roster runs its frequent statements.
+const listFloor = prepared(SQL_LIST);
+const countFloor = prepared(SQL_COUNT);
+const grantsFloor = prepared(SQL_GRANTS);
 
 const TABLE_HEADER = ['#', 'Scenario', 'Roster', 'Floor (pg)', 'Roster ÷ floor', 'Roster p50 / p99', 'Floor p50 / p99', 'CPU: Roster / load gen / machine'];
 type Row = readonly [string, string, string, string, string, string, string, string];
@@ -174,8 +179,8 @@ export async function run(ctx: SuiteContext): Promise<void> {
         }
       };
       const viaSql = async () => {
-        const { rows: r } = await sqlClient.query(SQL_LIST, [companyId, bigGroup, sizes.pageSize, offset]);
-        const { rows: c } = await sqlClient.query<{ n: number }>(SQL_COUNT, [companyId, bigGroup]);
+        const { rows: r } = await sqlClient.query(listFloor([companyId, bigGroup, sizes.pageSize, offset]));
+        const { rows: c } = await sqlClient.query<{ n: number }>(countFloor([companyId, bigGroup]));
         if (r.length !== sizes.pageSize || c[0]!.n !== sizes.listMembers) throw new Error(`SQL list offset ${offset}: ${r.length} rows`);
       };
       for (let i = 0; i < 3; i++) await viaApi();
@@ -237,7 +242,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
       if (res.status !== 200) throw new Error(`rbac-info: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
     };
     const rbacSql = async (_i: number, w: number) => {
-      const { rows: r } = await floorClients[w]!.query(SQL_GRANTS, [companyId, rbacUser]);
+      const { rows: r } = await floorClients[w]!.query(grantsFloor([companyId, rbacUser]));
       if (r.length !== grantRows) throw new Error(`userGrants: ${r.length} rows`);
     };
     log('rbac-info: warm-up');

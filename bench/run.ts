@@ -8,6 +8,11 @@
  *   core   GraphQL user creation, bulk membership, member paging and lookups vs their raw-SQL floors
  *   rest   REST v3 membership PATCH, member listing (offset 0 vs deep) and rbac-info vs their raw-SQL floors
  *   sdk    @roster/client and @roq/nodejs@1.0.13 vs raw fetch: lookup, membership write, user-token read
+ *   scale  every read path at 1M users (peak, p99 at half peak) and membership writes vs raw SQL; start-up and RSS.
+ *          Needs the database of `npm run bench:seed` (`--database <name>`, default roster_seed).
+ *   peers  Roster beside Better Auth (organization + admin plugins) in one run, same PostgreSQL server and load
+ *          generator: create a user, add a member, list a 1,000-member group's first page, look a user up by id
+ *          (Better Auth runs from bench/peers/better-auth-server.ts on its own scratch database)
  *
  * Suites register below and receive the same context.
  */
@@ -41,9 +46,17 @@ const suites: Record<string, { readonly description: string; readonly load: () =
     description: 'REST v3: PATCH members, member listing at deep offsets, rbac-info vs raw-SQL floors',
     load: () => import('./rest.ts'),
   },
+  scale: {
+    description: 'the seeded 1M-user database: read paths at peak and at half peak, writes vs raw SQL, start-up, RSS',
+    load: () => import('./scale.ts'),
+  },
   sdk: {
     description: '@roster/client and @roq/nodejs vs raw fetch: throughput, latency and client CPU per request',
     load: () => import('./sdk.ts'),
+  },
+  peers: {
+    description: 'Roster vs Better Auth (organization/admin plugins): create user, add member, list members, get user',
+    load: () => import('./peers.ts'),
   },
 };
 

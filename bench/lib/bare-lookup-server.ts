@@ -6,12 +6,16 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
+import { prepared } from './postgres.ts';
 
 const url = process.env.DATABASE_URL;
 if (!url) throw new Error('DATABASE_URL is required');
 const port = Number(process.env.PORT ?? 0);
 // Same default pool size as Roster's openDatabase(), so the comparison is about the code path, not connections.
 const pool = new pg.Pool({ connectionString: url, max: Number(process.env.POOL_SIZE ?? 10) });
+
+// Named, as Roster runs its frequent statements (db/prepared-statements.ts).
+const lookup = prepared('select id, email from users where reference = $1 and active');
 
 const app = Fastify({ logger: false });
 
@@ -23,10 +27,7 @@ app.get('/readyz', async () => {
 app.get<{ Querystring: { ref?: string } }>('/lookup', async (request, reply) => {
   const ref = request.query.ref;
   if (typeof ref !== 'string' || ref.length === 0) return reply.code(400).send({ error: 'ref is required' });
-  const { rows } = await pool.query<{ id: string; email: string }>(
-    'select id, email from users where reference = $1 and active',
-    [ref],
-  );
+  const { rows } = await pool.query<{ id: string; email: string }>(lookup([ref]));
   return { data: rows };
 });
 
