@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import pg from 'pg';
-import { HttpClient, graphql, type HttpResponse } from './lib/http.ts';
+import { HttpClient, graphql, seedUsers, type HttpResponse } from './lib/http.ts';
 import { createScratchDatabase } from './lib/postgres.ts';
 import { CpuMeter, freePort, startChildServer } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
@@ -300,22 +300,10 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const rosterAddGroup = (await graphql<{ createUserGroup: { id: string } }>(rosterApi, CREATE_GROUP, { g: { name: `peers add ${runTag}`, reference: `peers-add-${runTag}` } }))
       .createUserGroup.id;
     const companyId = rosterBig.tenantId;
-    const rosterUsers: string[] = new Array<string>(sizes.users);
-    await runClosedLoop(Math.ceil(sizes.users / SEED_BATCH), 4, async (b) => {
-      const first = b * SEED_BATCH;
-      const n = Math.min(SEED_BATCH, sizes.users - first);
-      const defs: string[] = [];
-      const fields: string[] = [];
-      const variables: Record<string, unknown> = {};
-      for (let j = 0; j < n; j++) {
-        const reference = `peers-${runTag}-${first + j}`;
-        defs.push(`$u${j}: UserCreateDto!`);
-        fields.push(`u${j}: createUser(user: $u${j}) { id }`);
-        variables[`u${j}`] = { reference, email: `${reference}@bench.example`, firstName: 'Seed', lastName: `User ${first + j}` };
-      }
-      const data = await graphql<Record<string, { id: string }>>(rosterApi, `mutation seed(${defs.join(', ')}) { ${fields.join(' ')} }`, variables);
-      for (let j = 0; j < n; j++) rosterUsers[first + j] = data[`u${j}`]!.id;
-    });
+    const rosterUsers = (await seedUsers(rosterApi, sizes.users, (i) => {
+      const reference = `peers-${runTag}-${i}`;
+      return { reference, email: `${reference}@bench.example`, firstName: 'Seed', lastName: `User ${i}` };
+    }, SEED_BATCH)).map((u) => u.id);
     await graphql(rosterApi, ADD_USERS, { g: rosterBig.id, ids: rosterUsers.slice(0, sizes.members) });
 
     const baBig = await baPost<{ id: string }>('/api/auth/organization/create', { name: `peers big ${runTag}`, slug: `peers-big-${runTag}` });

@@ -16,7 +16,7 @@ import { Platform } from '@roq/nodejs';
 // @roster/client from its source, as the SDK's own tests import it: dist/ is a build output (gitignored, not built by
 // CI before the typecheck, rebuilt by whoever runs `npm run build:sdk`), and the source is the code under review.
 import { RosterClient, graphqlOperations } from '../packages/sdk/src/index.ts';
-import { HttpClient, graphql } from './lib/http.ts';
+import { HttpClient, graphql, seedUsers } from './lib/http.ts';
 import { CpuMeter, combineCpu, pidsByCommand, processCpuMs, type CpuSample } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, prng, runClosedLoop, runForDuration, summarize, type RunResult, type Summary } from './lib/stats.ts';
@@ -182,27 +182,10 @@ export async function run(ctx: SuiteContext): Promise<void> {
 
     // --- Seed: users through aliased createUser mutations, one group ------------------------------------------
     log(`seeding ${fmtInt(sizes.users)} users (GraphQL, ${SEED_BATCH} aliased createUser per request, 4 in parallel)`);
-    const users: SeededUser[] = new Array<SeededUser>(sizes.users);
-    const batches = Math.ceil(sizes.users / SEED_BATCH);
-    await runClosedLoop(batches, 4, async (b) => {
-      const first = b * SEED_BATCH;
-      const n = Math.min(SEED_BATCH, sizes.users - first);
-      const defs: string[] = [];
-      const fields: string[] = [];
-      const variables: Record<string, unknown> = {};
-      for (let j = 0; j < n; j++) {
-        const reference = `sdk-${runTag}-${first + j}`;
-        defs.push(`$u${j}: UserCreateDto!`);
-        fields.push(`u${j}: createUser(user: $u${j}) { id reference }`);
-        variables[`u${j}`] = { reference, email: `${reference}@bench.example` };
-      }
-      const data = await graphql<Record<string, SeededUser>>(api, `mutation seed(${defs.join(', ')}) { ${fields.join(' ')} }`, variables);
-      for (let j = 0; j < n; j++) {
-        const u = data[`u${j}`];
-        if (!u?.id) throw new Error(`seed batch ${b}: no user u${j}`);
-        users[first + j] = u;
-      }
-    });
+    const users: SeededUser[] = await seedUsers(api, sizes.users, (i) => {
+      const reference = `sdk-${runTag}-${i}`;
+      return { reference, email: `${reference}@bench.example` };
+    }, SEED_BATCH);
     const groupId = (await graphql<{ createUserGroup: { id: string } }>(api, CREATE_GROUP, { g: { name: `SDK bench ${runTag}`, reference: `sdk-bench-${runTag}` } }))
       .createUserGroup.id;
     // Disjoint user sets: the first 16 × 100 users are the write slices, the next ones hold tokens, the rest are looked up.

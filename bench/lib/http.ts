@@ -84,3 +84,40 @@ export function assertLoopback(hostname: string): void {
     throw new Error(`Benchmarks only target the loopback interface; refusing ${hostname}`);
   }
 }
+
+/**
+ * Creates `count` users through GraphQL, `batch` aliased `createUser` mutations per request and 4 requests at a
+ * time; `fields(i)` gives user i's input. Returns each user's `id` and `reference`, in order.
+ */
+export async function seedUsers(
+  client: HttpClient,
+  count: number,
+  fields: (index: number) => Record<string, unknown>,
+  batch = 100,
+): Promise<{ id: string; reference: string }[]> {
+  const users = new Array<{ id: string; reference: string }>(count);
+  const batches = Math.ceil(count / batch);
+  let next = 0;
+  const worker = async () => {
+    for (let b = next++; b < batches; b = next++) {
+      const first = b * batch;
+      const n = Math.min(batch, count - first);
+      const defs: string[] = [];
+      const selections: string[] = [];
+      const variables: Record<string, unknown> = {};
+      for (let j = 0; j < n; j++) {
+        defs.push(`$u${j}: UserCreateDto!`);
+        selections.push(`u${j}: createUser(user: $u${j}) { id reference }`);
+        variables[`u${j}`] = fields(first + j);
+      }
+      const data = await graphql<Record<string, { id: string; reference: string } | undefined>>(client, `mutation seed(${defs.join(', ')}) { ${selections.join(' ')} }`, variables);
+      for (let j = 0; j < n; j++) {
+        const u = data[`u${j}`];
+        if (!u?.id) throw new Error(`seed batch ${b}: no user u${j}`);
+        users[first + j] = u;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, batches) }, worker));
+  return users;
+}
