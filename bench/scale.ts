@@ -171,12 +171,16 @@ export async function run(ctx: SuiteContext): Promise<void> {
     log('building the server (npm run build) for the compiled start-up');
     execFileSync('npm', ['run', 'build', '-w', '@roster/server'], { cwd: ctx.repoRoot, stdio: 'ignore' });
     const TSX = ['--import', 'tsx', 'packages/server/src/main.ts'];
-    const BUILT = ['packages/server/dist/main.js'];
+    // What `npm run start:built` runs: the one-file bundle (scripts/bundle-server.ts).
+    const BUILT = ['packages/server/dist/bundle/roster.mjs'];
+    // tsc's output, one file per module: shows what the bundle saves.
+    const UNBUNDLED = ['packages/server/dist/main.js'];
     const firstStart = await timeToFirstAnswer(ctx.repoRoot, { DATABASE_URL: scratch.url, ROSTER_API_KEY: apiKey }, BUILT);
     startups.push({ what: 'compiled (`npm run start:built`), empty PostgreSQL database, first start: runs the migrations', ms: [firstStart] });
     const pgliteDir = `/tmp/roster-bench-pglite-${process.pid}`;
     const cases: [string, Record<string, string>, readonly string[]][] = [
       ['compiled, empty PostgreSQL database', { DATABASE_URL: scratch.url, ROSTER_API_KEY: apiKey }, BUILT],
+      ['tsc output without the bundle (`dist/main.js`), empty PostgreSQL database', { DATABASE_URL: scratch.url, ROSTER_API_KEY: apiKey }, UNBUNDLED],
       [`compiled, full database (${dbName})`, { DATABASE_URL: url, ROSTER_API_KEY: apiKey }, BUILT],
       ['`npm start` (TypeScript through tsx), empty PostgreSQL database', { DATABASE_URL: scratch.url, ROSTER_API_KEY: apiKey }, TSX],
       [`\`npm start\` (tsx), full database (${dbName})`, { DATABASE_URL: url, ROSTER_API_KEY: apiKey }, TSX],

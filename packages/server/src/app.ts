@@ -12,6 +12,7 @@ import { registerAuthRoutes } from './transports/http/auth-routes.ts';
 import { registerHealthRoutes } from './transports/http/health-routes.ts';
 import { registerIdempotency } from './transports/http/idempotency.ts';
 import { registerProtection } from './transports/http/protection.ts';
+import { LazySchemas } from './transports/http/lazy-schemas.ts';
 import { clientErrorHandler, frameworkErrors, notFoundHandler } from './transports/http/framework-errors.ts';
 
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface RosterApp {
   readonly services: Services;
   /** The super-admin key generated at first start, when `ROSTER_API_KEY` was unset; print it once. */
   readonly generatedApiKey: string | undefined;
+  /** The route schemas, compiled on first use or by `warm()` (started when the server listens). */
+  readonly schemas: LazySchemas;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,7 +45,10 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   const metrics = createMetrics(config, db);
   // OpenTelemetry is imported only when an OTLP endpoint is configured: without one, nothing of it is loaded.
   const tracing = config.tracing ? (await import('./observability/tracing.ts')).startTracing(config.tracing, db) : undefined;
+  const schemas = new LazySchemas();
   const server = Fastify({
+    // Start-up answers first and compiles the REST schemas afterwards (see lazy-schemas.ts).
+    schemaController: { compilersFactory: schemas.compilersFactory },
     // Credentials never reach a log line, even if a serializer starts logging headers.
     logger: deps.logger ?? {
       level: config.logLevel,
@@ -85,6 +91,9 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     if (config.graphiql && request.method === 'GET' && request.url === '/graphql' && (request.headers.accept ?? '').includes('text/html')) {
       return reply.redirect('/graphiql');
     }
+  });
+  server.addHook('onListen', async () => {
+    void schemas.warm().catch((e: unknown) => server.log.error({ err: e }, 'a route schema failed to compile; that route answers 500'));
   });
   server.addHook('onClose', async () => {
     closing = true;
@@ -135,8 +144,8 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   await registerHealthRoutes(server, db, () => closing);
   await registerAuthRoutes(server, services);
   await registerOpenApi(server);
-  await registerRest(server, services);
+  await registerRest(server, services, schemas);
   await registerGraphql(server, services, config);
   tracing?.registerGraphql(server);
-  return { server, services, generatedApiKey };
+  return { server, services, generatedApiKey, schemas };
 }

@@ -23,22 +23,24 @@ interface Running {
  * Starts `npm start`'s entry point on a random port below Linux's ephemeral range (32768+, where outgoing
  * connections of this machine take their local ports), and on another one if the port is taken after all.
  */
-async function start(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
+async function start(dataDir: string, env: Record<string, string> = {}, entry = TSX_ENTRY): Promise<Running> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(dataDir, env, 20000 + Math.floor(Math.random() * 12000));
+      return await startOnce(dataDir, env, 20000 + Math.floor(Math.random() * 12000), entry);
     } catch (e) {
       if (attempt >= 5 || !(e instanceof Error) || !e.message.includes('EADDRINUSE')) throw e;
     }
   }
 }
 
-async function startOnce(dataDir: string, env: Record<string, string>, port: number): Promise<Running> {
+const TSX_ENTRY = ['--import', 'tsx', 'src/main.ts'];
+
+async function startOnce(dataDir: string, env: Record<string, string>, port: number, entry: readonly string[]): Promise<Running> {
   const environment: Record<string, string | undefined> = { ...process.env };
   delete environment.DATABASE_URL;
   delete environment.ROSTER_API_KEY;
   Object.assign(environment, { ROSTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, entry, { cwd: serverDir, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -177,6 +179,56 @@ describe('npm start on an embedded data directory', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(code, 2);
     assert.match(stderr, /ROSTER_API_KEY is required/);
+  });
+});
+
+describe('the bundle npm run build makes (npm run start:built)', () => {
+  it('starts on an embedded data directory and serves GraphQL, REST, the API reference and the schemas', async () => {
+    // Inside the package, so the packages left out of the bundle (PGlite, Swagger UI) resolve from node_modules.
+    const outdir = await mkdtemp(join(serverDir, 'dist-bundle-test-'));
+    const dataDir = await mkdtemp(join(tmpdir(), 'roster-bundle-'));
+    try {
+      const bundler = spawn(process.execPath, ['--import', 'tsx', '../../scripts/bundle-server.ts', '--outdir', outdir], { cwd: serverDir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let bundlerOutput = '';
+      bundler.stdout.on('data', (d: Buffer) => (bundlerOutput += d.toString()));
+      bundler.stderr.on('data', (d: Buffer) => (bundlerOutput += d.toString()));
+      assert.equal(await new Promise<number | null>((resolve) => bundler.on('exit', resolve)), 0, bundlerOutput);
+
+      const apiKey = 'bundle-test-key-0123456789abcdef';
+      const running = await start(dataDir, { ROSTER_API_KEY: apiKey, ROSTER_METRICS: 'true' }, [join(outdir, 'roster.mjs')]);
+      try {
+        const created = await gql<{ createUser: { id: string; email: string } }>(
+          { url: running.url, apiKey },
+          'mutation { createUser(user: { reference: "bundled", email: "bundled@example.com" }) { id email } }',
+        );
+        assert.equal(created.data?.createUser.email, 'bundled@example.com', JSON.stringify(created));
+        const found = await gql<{ users: { data: { id: string }[] } }>({ url: running.url, apiKey }, '{ users(filter: { reference: { equalTo: "bundled" } }) { data { id } } }');
+        assert.deepEqual(found.data?.users.data, [{ id: created.data!.createUser.id }]);
+        // A REST route's request schema (compiled on first use) refuses bad input with the field named.
+        const tenant = (await gql<{ tenants: { data: { id: string }[] } }>({ url: running.url, apiKey }, '{ tenants { data { id } } }')).data!.tenants.data[0]!.id;
+        const bad = await fetch(`${running.url}/v3/companies/${tenant}/user-groups`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 42 }),
+        });
+        assert.equal(bad.status, 400);
+        assert.match(JSON.stringify(await bad.json()), /BAD_USER_INPUT.*name/);
+        const docs = await fetch(`${running.url}/docs/`);
+        assert.equal(docs.status, 200);
+        assert.match(await docs.text(), /Swagger UI/);
+        const openapi = (await (await fetch(`${running.url}/openapi.json`)).json()) as { openapi: string };
+        assert.equal(openapi.openapi, '3.1.0');
+        const metrics = await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
+        assert.match(await metrics.text(), /roster_info\{database="pglite",version="\d+\.\d+\.\d+"\} 1/);
+      } finally {
+        running.child.kill('SIGTERM');
+        assert.equal(await running.exited, 0, running.output());
+      }
+      assert.doesNotMatch(running.output(), /failed to compile/);
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

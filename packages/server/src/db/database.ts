@@ -84,10 +84,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
-      // See prepared-statements.ts: named statements keep PostgreSQL from parsing again, and this keeps it
-      // planning each call for its own values (a generic plan, chosen after five calls, read 233,805 rows for a
-      // page of 50 at 1M users).
-      ...(prepare ? { options: '-c plan_cache_mode=force_custom_plan' } : {}),
     });
     // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
     // needed. Without a listener, that 'error' event would crash the process.

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, UserGroup, UserGroupFilter, UserGroupSort, UserGroupType } from '../domain/types.ts';
 import { toUserGroup, toUserGroupType } from './mappers.ts';
-import { and, dateConditions, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
+import { and, dateConditions, idConditions, likeLiteral, matchesPattern, orderBy, planEachCall, stringConditions, ref, type Condition } from './sql-conditions.ts';
 import { groupRows } from './users.ts';
 
 export type UserGroupSearchKey = 'name' | 'reference' | 'type';
@@ -55,17 +55,22 @@ export function userGroupConditions(q: Pick<UserGroupQuery, 'filter' | 'search' 
   return out;
 }
 
+/** A pattern's selectivity, or a member's or role's share of the groups, decides the plan (see planEachCall). */
+const groupsValueSensitive = (q: Pick<UserGroupQuery, 'filter' | 'search'>): boolean =>
+  q.filter.id?.equalTo == null &&
+  (q.search !== undefined || q.filter.userId != null || q.filter.roleId != null || [q.filter.name, q.filter.reference, q.filter.type].some(matchesPattern));
+
 const groupOrder = (q: UserGroupQuery) => orderBy(g(groupColumns[q.sort]), g('id'), q.order);
 
 export async function listUserGroups(db: Db, q: UserGroupQuery): Promise<UserGroup[]> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await sql<Record<string, unknown>>`${planEachCall(groupsValueSensitive(q))}
     select g.* from user_groups g where ${and(userGroupConditions(q))}
     order by ${groupOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
   return rows.map(toUserGroup);
 }
 
 export async function countUserGroups(db: Db, q: Pick<UserGroupQuery, 'filter' | 'search' | 'visibleTo'>): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
+  const { rows } = await sql<{ n: number }>`${planEachCall(groupsValueSensitive(q))}
     select count(*)::int as n from user_groups g where ${and(userGroupConditions(q))}`.execute(db);
   return rows[0]?.n ?? 0;
 }

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { BooleanFilter, DateFilter, IdFilter, SortOrder, StringFilter } from '../domain/types.ts';
+import { PLAN_EACH_CALL } from '../db/prepared-statements.ts';
 
 export type Condition = RawBuilder<unknown>;
 
@@ -13,6 +14,19 @@ export function ref(name: string): Condition {
   if (!built) refs.set(name, (built = sql.ref(name)));
   return built;
 }
+
+const planned = sql.raw(PLAN_EACH_CALL);
+const generic = sql``;
+/**
+ * The prefix of a statement: PLAN_EACH_CALL when its best plan depends on its values (a group's size, a pattern's
+ * selectivity), so it is planned for each call instead of running a generic plan (db/prepared-statements.ts).
+ */
+export function planEachCall(valueSensitive: boolean): Condition {
+  return valueSensitive ? planned : generic;
+}
+
+/** Whether a string filter matches a pattern, whose selectivity decides the plan. */
+export const matchesPattern = (f: StringFilter | null | undefined): boolean => f?.like != null || f?.iLike != null;
 
 /** `a AND b AND ...`, or TRUE for an empty list. */
 export function and(conditions: readonly Condition[]): Condition {

@@ -9,7 +9,9 @@ import {
   dateConditions,
   idConditions,
   likeLiteral,
+  matchesPattern,
   orderBy,
+  planEachCall,
   stringConditions,
   ref,
   type Condition,
@@ -45,23 +47,29 @@ const userColumns: Record<UserSort | UserSearchKey, string> = {
 
 const col = (alias: string, name: string) => ref(`${alias}.${name}`);
 
+const u = (c: string) => col('u', c);
+/** The filters on the user's own columns, in the order their conditions are written. */
+const columnFilters = {
+  id: (f: UserFilter) => idConditions(u('id'), f.id),
+  reference: (f: UserFilter) => stringConditions(u('reference'), f.reference),
+  email: (f: UserFilter) => stringConditions(u('email'), f.email),
+  firstName: (f: UserFilter) => stringConditions(u('first_name'), f.firstName),
+  lastName: (f: UserFilter) => stringConditions(u('last_name'), f.lastName),
+  phone: (f: UserFilter) => stringConditions(u('phone'), f.phone),
+  locale: (f: UserFilter) => stringConditions(u('locale'), f.locale),
+  timezone: (f: UserFilter) => stringConditions(u('timezone'), f.timezone),
+  active: (f: UserFilter) => booleanConditions(u('active'), f.active),
+  tenantId: (f: UserFilter) => idConditions(u('tenant_id'), f.tenantId),
+  createdAt: (f: UserFilter) => dateConditions(u('created_at'), f.createdAt),
+  updatedAt: (f: UserFilter) => dateConditions(u('updated_at'), f.updatedAt),
+} satisfies Partial<Record<keyof UserFilter, (f: UserFilter) => Condition[]>>;
+const COLUMN_FILTERS = Object.entries(columnFilters) as [keyof typeof columnFilters, (f: UserFilter) => Condition[]][];
+
 /** The WHERE conditions of a user filter, over the `users` row aliased `u`. */
 export function userConditions(filter: UserFilter, search: UserQuery['search']): Condition[] {
-  const u = (c: string) => col('u', c);
-  const out: Condition[] = [
-    ...idConditions(u('id'), filter.id),
-    ...stringConditions(u('reference'), filter.reference),
-    ...stringConditions(u('email'), filter.email),
-    ...stringConditions(u('first_name'), filter.firstName),
-    ...stringConditions(u('last_name'), filter.lastName),
-    ...stringConditions(u('phone'), filter.phone),
-    ...stringConditions(u('locale'), filter.locale),
-    ...stringConditions(u('timezone'), filter.timezone),
-    ...booleanConditions(u('active'), filter.active),
-    ...idConditions(u('tenant_id'), filter.tenantId),
-    ...dateConditions(u('created_at'), filter.createdAt),
-    ...dateConditions(u('updated_at'), filter.updatedAt),
-  ];
+  const out: Condition[] = [];
+  // In a fixed order, so one filter shape is one statement text; absent filters cost a property read.
+  for (const [key, conditions] of COLUMN_FILTERS) if (filter[key] != null) out.push(...conditions(filter));
   const g = filter.userGroupId;
   if (g) {
     const memberOf = (ids: readonly string[]) =>
@@ -175,6 +183,25 @@ function afterPosition(q: UserQuery, position: KeysetPosition): Condition {
   return asc && NULLABLE_SORTS.has(q.sort) ? sql`(${beyond} or ${column} is null)` : beyond;
 }
 
+/**
+ * Whether the best plan of a users query depends on its values: which groups or roles (their sizes vary from one
+ * member to a whole tenant), which pattern, which JSON. A query pinned to one user by id or reference has one
+ * best plan, the index probe, whatever the values; so has a plain list of a tenant (its index walk).
+ */
+function usersValueSensitive(filter: UserFilter, search: UserQuery['search']): boolean {
+  if (filter.id?.equalTo != null || filter.reference?.equalTo != null) return false;
+  return (
+    search !== undefined ||
+    filter.search != null ||
+    filter.userGroupId != null ||
+    filter.userGroupName != null ||
+    filter.roleId != null ||
+    filter.roleKey != null ||
+    filter.customData != null ||
+    [filter.reference, filter.email, filter.firstName, filter.lastName, filter.phone, filter.locale, filter.timezone].some(matchesPattern)
+  );
+}
+
 export interface UserListPage {
   readonly users: User[];
   /** Where each row stands in the list's order: what a cursor to the page after it holds. */
@@ -184,7 +211,7 @@ export interface UserListPage {
 export async function listUsers(db: Db, q: UserQuery): Promise<UserListPage> {
   const conditions = userConditions(q.filter, q.search);
   if (q.after) conditions.push(afterPosition(q, q.after));
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await sql<Record<string, unknown>>`${planEachCall(usersValueSensitive(q.filter, q.search))}
     select ${userSelection(q.fields)}, ${col('u', userColumns[q.sort])}::text as keyset_value
     from users u where ${and(conditions)}
     order by ${userOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
@@ -195,7 +222,7 @@ export async function listUsers(db: Db, q: UserQuery): Promise<UserListPage> {
 }
 
 export async function countUsers(db: Db, q: Pick<UserQuery, 'filter' | 'search'>): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
+  const { rows } = await sql<{ n: number }>`${planEachCall(usersValueSensitive(q.filter, q.search))}
     select count(*)::int as n from users u where ${and(userConditions(q.filter, q.search))}`.execute(db);
   return rows[0]?.n ?? 0;
 }
@@ -216,7 +243,8 @@ export async function listUsersOfGroups(
   groupIds: readonly string[],
   q: UserQuery,
 ): Promise<Map<string, User[]>> {
-  const { rows } = await sql<Record<string, unknown>>`
+  // Planned per call: the groups' sizes decide between walking the members and walking the tenant's users.
+  const { rows } = await sql<Record<string, unknown>>`${planEachCall(true)}
     select p.parent_id, x.* from unnest(${[...groupIds]}::uuid[]) as p(parent_id)
     join user_groups pg on pg.id = p.parent_id
     cross join lateral (
@@ -238,7 +266,7 @@ export async function countUsersOfGroups(
   groupIds: readonly string[],
   q: Pick<UserQuery, 'filter' | 'search'>,
 ): Promise<Map<string, number>> {
-  const { rows } = await sql<{ parent_id: string; n: number }>`
+  const { rows } = await sql<{ parent_id: string; n: number }>`${planEachCall(true)}
     select rel.group_id as parent_id, count(*)::int as n from user_groups pg
     join ${relationTable(relation)} rel on rel.tenant_id = pg.tenant_id and rel.group_id = pg.id
     join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id

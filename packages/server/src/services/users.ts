@@ -181,11 +181,13 @@ export class UserService {
   async list(ctx: RequestContext, args: UserListArgs, fields?: readonly (keyof User)[]): Promise<Page<User>> {
     if (!isSuperAdmin(ctx.actor)) throw Errors.forbidden('A user token may not list users');
     const query = this.query(args);
-    const digest = listDigest([query.filter, query.search, query.sort, query.order]);
+    // Hashed only when a cursor is read or handed out: a lookup asks for neither.
+    let digest: string | undefined;
+    const digestOf = () => (digest ??= listDigest([query.filter, query.search, query.sort, query.order]));
     let after: KeysetPosition | undefined;
     if (args.after != null) {
       if (query.offset > 0) throw Errors.invalid('offset', 'cannot be combined with after; a cursor already says where the page starts');
-      after = decodeKeyset(v.text('after', args.after, { max: 2048 }), digest);
+      after = decodeKeyset(v.text('after', args.after, { max: 2048 }), digestOf());
       checkSortValue(query.sort, after.value);
     }
     // One row more than asked tells whether another page follows, without a count.
@@ -197,7 +199,9 @@ export class UserService {
       data,
       count: () => run(() => repo.countUsers(this.deps.db, query)),
       pageInfo: {
-        endCursor: last ? encodeKeyset(digest, last) : (args.after ?? null),
+        get endCursor() {
+          return last ? encodeKeyset(digestOf(), last) : (args.after ?? null);
+        },
         hasNextPage: page.users.length > query.limit,
       },
     };

@@ -1,5 +1,5 @@
 import responseValidation from '@fastify/response-validation';
-import { Ajv } from 'ajv';
+import type { LazySchemas } from '../http/lazy-schemas.ts';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../errors.ts';
@@ -76,13 +76,13 @@ function errorBody(request: FastifyRequest, code: string, message: string, param
  * The REST API v3 (`/v3/...`). Routes only translate: they call the same services as GraphQL. The route schemas
  * validate requests, shape responses (unknown fields are never serialised) and produce `/openapi.json`.
  */
-export async function registerRest(app: FastifyInstance, services: Services): Promise<void> {
+export async function registerRest(app: FastifyInstance, services: Services, schemas: LazySchemas): Promise<void> {
   for (const schema of [...sharedSchemas, ...roleSchemas, ...adminSchemas]) app.addSchema(schema);
 
   await app.register(async (rest) => {
     // Responses are validated against the same schemas as well: a field the schema lacks, or a wrong type, is a
     // bug of ours and fails loudly (500, logged) instead of leaking.
-    const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, allErrors: true, strict: false });
+    const ajv = schemas.ajv({ removeAdditional: false, coerceTypes: false, allErrors: true, strict: false });
     addFormats.default(ajv);
     for (const schema of [...sharedSchemas, ...roleSchemas, ...adminSchemas]) ajv.addSchema(schema);
     await rest.register(responseValidation, { ajv });
