@@ -1,4 +1,4 @@
-import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { User } from '../../domain/types.ts';
 import { USER_FIELDS } from '../../repositories/users.ts';
 
@@ -10,7 +10,25 @@ const IMPLIED: Record<string, keyof User> = { tenant: 'tenantId' };
  * just those columns. `path` names the wrapper fields to descend first (`['data']` for a page).
  * Directives are ignored: a field under `@include(if: false)` is fetched anyway, which is harmless.
  */
-export function requestedUserFields(info: GraphQLResolveInfo, path: readonly string[]): (keyof User)[] {
+export function requestedUserFields(info: GraphQLResolveInfo, path: readonly string[]): readonly (keyof User)[] {
+  // The parsed document is cached with its field nodes, so each field of each document is walked once. Only a
+  // single node is cached: several nodes for one field (a merged selection) are walked each time.
+  const node = info.fieldNodes.length === 1 ? info.fieldNodes[0] : undefined;
+  const key = path.join('.');
+  const cached = node && fieldsCache.get(node)?.get(key);
+  if (cached) return cached;
+  const fields = walkUserFields(info, path);
+  if (node) {
+    let byPath = fieldsCache.get(node);
+    if (!byPath) fieldsCache.set(node, (byPath = new Map()));
+    byPath.set(key, fields);
+  }
+  return fields;
+}
+
+const fieldsCache = new WeakMap<FieldNode, Map<string, (keyof User)[]>>();
+
+function walkUserFields(info: GraphQLResolveInfo, path: readonly string[]): (keyof User)[] {
   let sets: SelectionSetNode[] = info.fieldNodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
   for (const name of path) sets = childSets(info, sets, name);
   const fields = new Set<keyof User>();
