@@ -45,6 +45,20 @@ describe('route schemas compiled after start-up', () => {
     assert.ok(app.schemas.pendingCount < pending, 'the route compiled its schema on first use');
   });
 
+  it('the order of compilation does not matter: a route whose response is a shared schema does not hide it from the next', async () => {
+    // Reading a group compiles the serializer of RoleUserGroup itself; the company's list refers to it by $ref.
+    // Once, fast-json-stringify's compiler dropped the schema from the shared set for every later route.
+    const ctx = { actor: { kind: 'superAdmin' as const, keyId: 'test' }, requestId: 'lazy-schemas' };
+    const tenant = await app.services.tenants.defaultTenant();
+    const group = await app.services.groups.create(ctx, { name: 'Order test', reference: 'order-test', tenantId: tenant.id } as never);
+    const headers = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
+    const read = await app.server.inject({ method: 'GET', url: `/v3/companies/${tenant.id}/user-groups/${group.id}`, headers: { authorization: headers.authorization } });
+    assert.equal(read.statusCode, 200, read.body);
+    const list = await app.server.inject({ method: 'POST', url: `/v3/companies/${tenant.id}/user-groups/list`, headers, payload: JSON.stringify({ pagination: { offset: 0, limit: 10 } }) });
+    assert.equal(list.statusCode, 200, list.body);
+    assert.ok((JSON.parse(list.body) as { userGroups: { id: string }[] }).userGroups.some((g) => g.id === group.id));
+  });
+
   it('warm() compiles every remaining schema, and the routes answer the same afterwards', async () => {
     await app.schemas.warm();
     assert.equal(app.schemas.pendingCount, 0);

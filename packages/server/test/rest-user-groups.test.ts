@@ -88,6 +88,7 @@ describe('REST v3 user groups', () => {
     assert.ok(roles.body.roles[0]?.role.permissions.some((p) => p.permission === 'ACCESS_MANAGEMENT'));
 
     const mine = await call<{ userGroups: { id: string }[] }>('POST', `/v3/users/${alice}/user-groups`, { pagination: { offset: 0, limit: 100 } });
+    assert.equal(mine.status, 200, JSON.stringify(mine.body));
     assert.deepEqual(mine.body.userGroups.map((g) => g.id), [groupId]);
 
     const removed = await call('PATCH', `/v3/companies/${companyA}/user-groups/${groupId}/members`, { userIdsToRemove: [alice] });

@@ -7,8 +7,10 @@ import type { GroupRelation } from './users.ts';
 const table = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
 
 /**
- * Adds users to a group in one statement; returns the ids that were not there before. Ids go in sorted, so two
- * calls over overlapping users take their row locks in the same order instead of deadlocking.
+ * Adds users to a group in one statement; returns the ids that were not there before. Only users of the group's
+ * tenant are added: other ids (unknown, deleted, another tenant's) are left out rather than failing the
+ * statement, and the caller finds them among the ids not returned. Ids go in sorted, so two calls over
+ * overlapping users take their row locks in the same order instead of deadlocking.
  */
 export async function addToGroup(
   db: Db,
@@ -20,7 +22,9 @@ export async function addToGroup(
   if (userIds.length === 0) return [];
   const { rows } = await sql<{ user_id: string }>`
     insert into ${table(relation)} (tenant_id, group_id, user_id)
-    select ${tenantId}::uuid, ${groupId}::uuid, id from unnest(${[...userIds].sort()}::uuid[]) as t(id)
+    select ${tenantId}::uuid, ${groupId}::uuid, u.id from unnest(${[...userIds].sort()}::uuid[]) as t(id)
+    join users u on u.tenant_id = ${tenantId}::uuid and u.id = t.id
+    order by u.id
     on conflict do nothing
     returning user_id`.execute(db);
   return rows.map((r) => r.user_id);

@@ -70,34 +70,38 @@ export class MembershipService {
     await this.authorize(ctx, group, args.relation);
 
     return writeAudited(this.deps, ctx, async (tx, audit) => {
-      const failures: MembershipFailure[] = [];
-      const resolved: string[] = [];
-      const uniqueIds = v.unique(ids);
-      const byId = new Map((await usersRepo.findUserKeys(tx, { ids: uniqueIds })).map((u) => [u.id, u]));
-      for (const id of uniqueIds) {
-        const user = byId.get(id);
-        const failure = checkUser(user, group, given.get(id) ?? id);
-        // A user token must not learn that an id exists in another tenant.
-        if (failure && ctx.actor.kind === 'user') failures.push({ ...failure, code: 'NOT_FOUND', message: `No user with id ${failure.input}` });
-        else if (failure) failures.push(failure);
-        else resolved.push(id);
-      }
       const uniqueRefs = v.unique(refs);
       const byRef = new Map((await usersRepo.findUserKeys(tx, { tenantId: group.tenantId, refs: uniqueRefs })).map((u) => [u.reference, u]));
+      const refFailures: MembershipFailure[] = [];
+      const fromRefs: string[] = [];
       for (const ref of uniqueRefs) {
         const user = byRef.get(ref);
-        if (user) resolved.push(user.id);
-        else failures.push({ input: ref, code: 'NOT_FOUND', message: `No user with reference ${JSON.stringify(ref)} in the group's tenant` });
+        if (user) fromRefs.push(user.id);
+        else refFailures.push({ input: ref, code: 'NOT_FOUND', message: `No user with reference ${JSON.stringify(ref)} in the group's tenant` });
       }
-      if (args.atomic && failures.length > 0) {
-        const first = failures[0]!;
-        throw Errors.notFound('User', 'userIds', first.input);
-      }
-      const targets = v.unique(resolved);
+      const uniqueIds = v.unique(ids);
+      // The change comes first and touches only users of the group's tenant (addToGroup joins them). An id it
+      // changed is therefore valid; only the others are looked up, to tell "already so" from an unknown or
+      // other-tenant user. For the usual call (new members in, current members out) that lookup never runs.
       const changed = args.change === 'add'
-        ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, targets)
-        : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, targets);
+        ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, v.unique([...uniqueIds, ...fromRefs]))
+        : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, v.unique([...uniqueIds, ...fromRefs]));
       const changedSet = new Set(changed);
+      const unexplained = uniqueIds.filter((id) => !changedSet.has(id));
+      const byId = new Map((await usersRepo.findUserKeys(tx, { ids: unexplained })).map((u) => [u.id, u]));
+      const failures: MembershipFailure[] = [];
+      const failed = new Set<string>();
+      for (const id of unexplained) {
+        const failure = checkUser(byId.get(id), group, given.get(id) ?? id);
+        if (!failure) continue;
+        failed.add(id);
+        // A user token must not learn that an id exists in another tenant.
+        failures.push(ctx.actor.kind === 'user' ? { ...failure, code: 'NOT_FOUND', message: `No user with id ${failure.input}` } : failure);
+      }
+      failures.push(...refFailures);
+      // All or nothing: throwing rolls the change back.
+      if (args.atomic && failures.length > 0) throw Errors.notFound('User', 'userIds', failures[0]!.input);
+      const targets = v.unique([...uniqueIds.filter((id) => !failed.has(id)), ...fromRefs]);
       if (changed.length > 0) {
         audit({ tenantId: group.tenantId, operation: `userGroup.${args.relation}.${args.change}`, targetType: 'userGroup', targetId: group.id, changes: { userIds: changed }, users: changed });
       }

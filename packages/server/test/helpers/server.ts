@@ -94,7 +94,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     database = await openDatabase({ dataDir: 'memory://', onQuery });
   }
   await migrateToLatest(database.db as never);
-  const app = await buildApp({ config, db: database.db, logger: false });
+  const app = await buildApp({ config, db: database.db, logger: process.env.TEST_LOG ? { level: 'error' } : false });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -71,10 +71,15 @@ export class LazySchemas {
     }) as unknown as ValidatorFactory;
   }
 
+  /**
+   * The serializer factory is asked again for each route: its compiler drops a schema from the shared set it
+   * was built with when a route's response is that very schema (`$id`), which broke every later route that
+   * refers to it once the order of compilation was no longer the order of registration.
+   */
   #deferSerializers(build: SerializerFactory): SerializerFactory {
+    const factory = build as (e: unknown, o: unknown) => (route: unknown) => (doc: never) => string;
     return ((externalSchemas: unknown, options: unknown) => {
-      const compiler = (build as (e: unknown, o: unknown) => (route: unknown) => (doc: never) => string)(externalSchemas, options);
-      return (route: unknown) => this.defer(() => compiler(route));
+      return (route: unknown) => this.defer(() => factory(externalSchemas, options)(route));
     }) as unknown as SerializerFactory;
   }
 }
