@@ -58,7 +58,7 @@ export function userGroupConditions(q: Pick<UserGroupQuery, 'filter' | 'search' 
 /** A pattern's selectivity, or a member's or role's share of the groups, decides the plan (see planEachCall). */
 const groupsValueSensitive = (q: Pick<UserGroupQuery, 'filter' | 'search'>): boolean =>
   q.filter.id?.equalTo == null &&
-  (q.search !== undefined || q.filter.userId != null || q.filter.roleId != null || [q.filter.name, q.filter.reference, q.filter.type].some(matchesPattern));
+  (q.search != null || q.filter.userId != null || q.filter.roleId != null || [q.filter.name, q.filter.reference, q.filter.type].some(matchesPattern));
 
 const groupOrder = (q: UserGroupQuery) => orderBy(g(groupColumns[q.sort]), g('id'), q.order);
 

@@ -191,7 +191,7 @@ function afterPosition(q: UserQuery, position: KeysetPosition): Condition {
 function usersValueSensitive(filter: UserFilter, search: UserQuery['search']): boolean {
   if (filter.id?.equalTo != null || filter.reference?.equalTo != null) return false;
   return (
-    search !== undefined ||
+    search != null ||
     filter.search != null ||
     filter.userGroupId != null ||
     filter.userGroupName != null ||

@@ -83,9 +83,10 @@ export class MembershipService {
       // The change comes first and touches only users of the group's tenant (addToGroup joins them). An id it
       // changed is therefore valid; only the others are looked up, to tell "already so" from an unknown or
       // other-tenant user. For the usual call (new members in, current members out) that lookup never runs.
+      const candidates = v.unique([...uniqueIds, ...fromRefs]);
       const changed = args.change === 'add'
-        ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, v.unique([...uniqueIds, ...fromRefs]))
-        : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, v.unique([...uniqueIds, ...fromRefs]));
+        ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, candidates)
+        : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, candidates);
       const changedSet = new Set(changed);
       const unexplained = uniqueIds.filter((id) => !changedSet.has(id));
       const byId = new Map((await usersRepo.findUserKeys(tx, { ids: unexplained })).map((u) => [u.id, u]));
