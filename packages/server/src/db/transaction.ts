@@ -20,10 +20,18 @@ export interface TransactionOptions {
   readonly retryOn?: readonly string[];
 }
 
-export async function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  return retrying(() => db.transaction().execute(work), options);
+}
+
+/**
+ * Runs `work` (a transaction, or one statement, which PostgreSQL runs as a transaction of its own), retrying
+ * serialization failures, deadlocks and `options.retryOn` with jittered backoff; other errors are mapped.
+ */
+export async function retrying<T>(work: () => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(work);
+      return await work();
     } catch (e) {
       if (attempt < MAX_ATTEMPTS && isRetryable(e, options.retryOn)) {
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));

@@ -99,3 +99,22 @@ export async function pseudonymizeSubject(db: Db, userId: string, pseudonym: str
     where subjects @> array[${userId}::text]`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
+
+/**
+ * The `insert into audit_log` of a statement whose data-modifying CTE `changed` (a `user_id` column) changed a
+ * group's members: one record if it changed any row, none otherwise. The record's `changes` gain
+ * `{ userIds: [...] }` and the changed users join its subjects. Being part of the statement that makes the change,
+ * change and record are atomic without a transaction of their own.
+ */
+export function insertAuditOfChangedUsers(row: AuditRow, changed: string) {
+  const subjects = [...row.subjects];
+  return sql`
+    insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
+    select ${row.id}::uuid, ${row.tenantId}::uuid, ${row.actorKind}::text, ${row.actorId}::text, ${row.operation}::text,
+      ${row.targetType}::text, ${row.targetId}::text,
+      ${JSON.stringify(row.changes)}::jsonb || jsonb_build_object('userIds', jsonb_agg(c.user_id)),
+      ${subjects}::text[] || coalesce(array_agg(c.user_id::text) filter (where c.user_id::text <> all(${subjects}::text[])), '{}'),
+      ${row.requestId}::text
+    from ${sql.table(changed)} c
+    having count(*) > 0`;
+}

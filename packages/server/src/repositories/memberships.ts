@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { User } from '../domain/types.ts';
 import { toUser } from './mappers.ts';
+import { insertAuditOfChangedUsers, type AuditRow } from './audit.ts';
 import type { GroupRelation } from './users.ts';
 
 const table = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
@@ -44,6 +45,60 @@ export async function removeFromGroup(
     where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = any(${[...userIds]}::uuid[])
     returning user_id`.execute(db);
   return rows.map((r) => r.user_id);
+}
+
+export interface AuditedChange {
+  readonly relation: GroupRelation;
+  readonly change: 'add' | 'remove';
+  readonly tenantId: string;
+  readonly groupId: string;
+  /** Distinct ids. */
+  readonly userIds: readonly string[];
+  /** All or nothing: unless every id is a user of the tenant, change nothing. */
+  readonly requireAll: boolean;
+  /** The record to write if anything changed; its `changes` and subjects gain the changed users. */
+  readonly audit: AuditRow;
+}
+
+export interface AuditedChangeResult {
+  /** The ids whose state changed (added, or removed). */
+  readonly changed: string[];
+  /** How many of the ids are users of the tenant (counted only for `requireAll` or an add, else -1). */
+  readonly valid: number;
+}
+
+/**
+ * Adds users to a group, or removes them, and writes the audit record, in one statement: one round trip and no
+ * `BEGIN`/`COMMIT`, since PostgreSQL runs a statement atomically. Only users of the group's tenant are touched;
+ * with `requireAll` an id that is not one of them holds the whole change back. Ids go in sorted, so two calls over
+ * overlapping users take their row locks in the same order instead of deadlocking.
+ */
+export async function changeAudited(db: Db, c: AuditedChange): Promise<AuditedChangeResult> {
+  if (c.userIds.length === 0) return { changed: [], valid: 0 };
+  const ids = [...c.userIds].sort();
+  const counted = c.requireAll || c.change === 'add';
+  // A membership row exists only for a user of the group's tenant, so a removal needs the users only to count them.
+  const candidate = counted
+    ? sql`select u.id from unnest(${ids}::uuid[]) as t(id) join users u on u.tenant_id = ${c.tenantId}::uuid and u.id = t.id`
+    : sql`select t.id from unnest(${ids}::uuid[]) as t(id)`;
+  const allowed = c.requireAll ? sql`(select count(*) from candidate) = ${ids.length}` : sql`true`;
+  const change = c.change === 'add'
+    ? sql`insert into ${table(c.relation)} (tenant_id, group_id, user_id)
+        select ${c.tenantId}::uuid, ${c.groupId}::uuid, id from candidate where ${allowed}
+        order by id
+        on conflict do nothing
+        returning user_id`
+    : sql`delete from ${table(c.relation)}
+        where tenant_id = ${c.tenantId}::uuid and group_id = ${c.groupId}::uuid and user_id in (select id from candidate) and ${allowed}
+        returning user_id`;
+  const { rows } = await sql<{ changed: string[]; valid: number }>`
+    with candidate as (${candidate}),
+    changed as (${change}),
+    audited as (${insertAuditOfChangedUsers(c.audit, 'changed')})
+    select coalesce((select array_agg(user_id::text) from changed), '{}') as changed,
+      ${counted ? sql`(select count(*)::int from candidate)` : sql`-1`} as valid`.execute(db);
+  const row = rows[0]!;
+  return { changed: row.changed, valid: row.valid };
 }
 
 export async function isInGroup(db: Db, relation: GroupRelation, tenantId: string, groupId: string, userId: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts';
 import { inTransaction, run, type TransactionOptions, type Tx } from '../db/transaction.ts';
 import type { RequestContext } from '../domain/types.ts';
 import * as repo from '../repositories/audit.ts';
-import type { AuditRecord } from '../repositories/audit.ts';
+import type { AuditRecord, AuditRow } from '../repositories/audit.ts';
 import type { AccessService } from './access.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { TenantService } from './tenants.ts';
@@ -45,23 +45,25 @@ export function writeAudited<T>(
   return inTransaction(deps.db, async (tx) => {
     const entries: AuditEntry[] = [];
     const result = await work(tx, (entry) => void entries.push(entry));
-    await repo.insertAuditRows(
-      tx,
-      entries.map((e) => ({
-        id: deps.newId(),
-        tenantId: e.tenantId,
-        actorKind: actor.kind,
-        actorId: actor.id,
-        operation: e.operation,
-        targetType: e.targetType,
-        targetId: e.targetId,
-        changes: e.changes ?? {},
-        subjects: unique([...(actor.kind === 'user' && actor.id ? [actor.id] : []), ...(e.targetType === 'user' && e.targetId ? [e.targetId] : []), ...(e.users ?? [])]),
-        requestId: ctx.requestId,
-      })),
-    );
+    await repo.insertAuditRows(tx, entries.map((e) => auditRow(deps, ctx, e, actor)));
     return result;
   }, options);
+}
+
+/** The audit record of one entry: the entry, plus who made the change, a fresh id and the request's id. */
+export function auditRow(deps: ServiceDeps, ctx: RequestContext, e: AuditEntry, actor = auditActor(ctx)): AuditRow {
+  return {
+    id: deps.newId(),
+    tenantId: e.tenantId,
+    actorKind: actor.kind,
+    actorId: actor.id,
+    operation: e.operation,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    changes: e.changes ?? {},
+    subjects: unique([...(actor.kind === 'user' && actor.id ? [actor.id] : []), ...(e.targetType === 'user' && e.targetId ? [e.targetId] : []), ...(e.users ?? [])]),
+    requestId: ctx.requestId,
+  };
 }
 
 /** `{ field: { from, to } }` for the fields whose value differs; secrets never reach here. */

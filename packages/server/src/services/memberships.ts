@@ -1,5 +1,5 @@
-import { Errors } from '../errors.ts';
-import { run } from '../db/transaction.ts';
+import { AppError, Errors } from '../errors.ts';
+import { retrying, run } from '../db/transaction.ts';
 import { FOREIGN_KEY_VIOLATION } from '../db/errors.ts';
 import type { RequestContext, UserGroup } from '../domain/types.ts';
 import * as memberships from '../repositories/memberships.ts';
@@ -9,7 +9,7 @@ import type { ServiceDeps } from './deps.ts';
 import type { GroupSelector, GroupService } from './groups.ts';
 import type { AccessService } from './access.ts';
 import * as v from './validate.ts';
-import { writeAudited } from './audit.ts';
+import { auditRow, writeAudited } from './audit.ts';
 
 /** Users named by id and/or by reference (references are looked up in the group's tenant). */
 export interface UserSelector {
@@ -69,28 +69,31 @@ export class MembershipService {
     const group = await this.groups.select(ctx, args.group);
     await this.authorize(ctx, group, args.relation);
 
-    return writeAudited(this.deps, ctx, async (tx, audit) => {
-      const uniqueRefs = v.unique(refs);
-      const byRef = new Map((await usersRepo.findUserKeys(tx, { tenantId: group.tenantId, refs: uniqueRefs })).map((u) => [u.reference, u]));
-      const refFailures: MembershipFailure[] = [];
+    const uniqueIds = v.unique(ids);
+    const uniqueRefs = v.unique(refs);
+    const { db } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      const byRef = new Map((await run(() => usersRepo.findUserKeys(db, { tenantId: group.tenantId, refs: uniqueRefs }))).map((u) => [u.reference, u]));
+      const failures: MembershipFailure[] = [];
       const fromRefs: string[] = [];
       for (const ref of uniqueRefs) {
         const user = byRef.get(ref);
         if (user) fromRefs.push(user.id);
-        else refFailures.push({ input: ref, code: 'NOT_FOUND', message: `No user with reference ${JSON.stringify(ref)} in the group's tenant` });
+        else failures.push({ input: ref, code: 'NOT_FOUND', message: `No user with reference ${JSON.stringify(ref)} in the group's tenant` });
       }
-      const uniqueIds = v.unique(ids);
-      // The change comes first and touches only users of the group's tenant (addToGroup joins them). An id it
-      // changed is therefore valid; only the others are looked up, to tell "already so" from an unknown or
-      // other-tenant user. For the usual call (new members in, current members out) that lookup never runs.
+      if (args.atomic && failures.length > 0) throw Errors.notFound('User', 'userRefs', failures[0]!.input);
+      // The change comes first and touches only users of the group's tenant. An id it changed is therefore
+      // valid; only the others are looked up, to tell "already so" from an unknown or other-tenant user. For the
+      // usual call (new members in, current members out) that lookup never runs.
       const candidates = v.unique([...uniqueIds, ...fromRefs]);
-      const changed = args.change === 'add'
-        ? await memberships.addToGroup(tx, args.relation, group.tenantId, group.id, candidates)
-        : await memberships.removeFromGroup(tx, args.relation, group.tenantId, group.id, candidates);
+      const audit = auditRow(this.deps, ctx, { tenantId: group.tenantId, operation: `userGroup.${args.relation}.${args.change}`, targetType: 'userGroup', targetId: group.id });
+      const { changed, valid } = await retrying(
+        () => memberships.changeAudited(db, { relation: args.relation, change: args.change, tenantId: group.tenantId, groupId: group.id, userIds: candidates, requireAll: args.atomic, audit }),
+        RETRY_ON_DELETED_USER,
+      );
       const changedSet = new Set(changed);
       const unexplained = uniqueIds.filter((id) => !changedSet.has(id));
-      const byId = new Map((await usersRepo.findUserKeys(tx, { ids: unexplained })).map((u) => [u.id, u]));
-      const failures: MembershipFailure[] = [];
+      const byId = new Map((await run(() => usersRepo.findUserKeys(db, { ids: unexplained }))).map((u) => [u.id, u]));
       const failed = new Set<string>();
       for (const id of unexplained) {
         const failure = checkUser(byId.get(id), group, given.get(id) ?? id);
@@ -99,20 +102,22 @@ export class MembershipService {
         // A user token must not learn that an id exists in another tenant.
         failures.push(ctx.actor.kind === 'user' ? { ...failure, code: 'NOT_FOUND', message: `No user with id ${failure.input}` } : failure);
       }
-      failures.push(...refFailures);
-      // All or nothing: throwing rolls the change back.
+      // All or nothing: the statement changed nothing unless every candidate was a user of the tenant.
       if (args.atomic && failures.length > 0) throw Errors.notFound('User', 'userIds', failures[0]!.input);
-      const targets = v.unique([...uniqueIds.filter((id) => !failed.has(id)), ...fromRefs]);
-      if (changed.length > 0) {
-        audit({ tenantId: group.tenantId, operation: `userGroup.${args.relation}.${args.change}`, targetType: 'userGroup', targetId: group.id, changes: { userIds: changed }, users: changed });
+      // A user that was missing when the statement ran but exists now (created, or a reference moved, in between):
+      // nothing was written, so the change is simply made again.
+      if (args.atomic && valid < candidates.length) {
+        if (attempt < MAX_ATTEMPTS) continue;
+        throw new AppError('CONFLICT', 'userIds: the users changed while the call ran; send it again', { field: 'userIds' });
       }
+      const targets = v.unique([...uniqueIds.filter((id) => !failed.has(id)), ...fromRefs]);
       return {
         group,
         changedIds: targets.filter((id) => changedSet.has(id)),
         unchangedIds: targets.filter((id) => !changedSet.has(id)),
         failures,
       };
-    }, RETRY_ON_DELETED_USER);
+    }
   }
 
   /**
@@ -159,6 +164,7 @@ export class MembershipService {
 }
 
 const RETRY_ON_DELETED_USER = { retryOn: [FOREIGN_KEY_VIOLATION] };
+const MAX_ATTEMPTS = 3;
 
 function checkUser(user: UserKey | undefined, group: UserGroup, input: string): MembershipFailure | undefined {
   if (!user) return { input, code: 'NOT_FOUND', message: `No user with id ${input}` };
