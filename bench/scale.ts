@@ -406,7 +406,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     ];
     const notes = [
       `Roster RSS: ${fmtInt(memoryBefore.now)} MB after start-up, ${fmtInt(memoryAfter.now)} MB at the end, peak ${fmtInt(memoryAfter.peak)} MB (VmHWM) over the whole run.`,
-      `Writes: each client adds its own slice of users to one new group of the biggest tenant and removes it again, alternating; the 10,000-id calls run one at a time. Roster and the floor take turns in ${ROUNDS} rounds. The floor runs the bare INSERT … ON CONFLICT DO NOTHING / DELETE of the same ids; Roster also checks every id (existence, tenant), takes the group lock and writes the audit record in the same transaction.`,
+      `Writes: each client adds its own slice of users to one new group of the biggest tenant and removes it again, alternating; the 10,000-id calls run one at a time. Roster and the floor take turns in ${ROUNDS} rounds. The floor runs the bare INSERT … ON CONFLICT DO NOTHING / DELETE of the same ids; Roster also reads the group, checks every id (existence, tenant) and writes the audit record, in the same statement as the change.`,
       'updateOrCreateUser has no single-statement floor: it is a lookup by reference plus a versioned update and its audit record in one transaction.',
     ];
     await publishSection(suite, ctx, roster.output(), lines, notes);
