@@ -63,8 +63,8 @@ export interface AuditedChange {
 export interface AuditedChangeResult {
   /** The ids whose state changed (added, or removed). */
   readonly changed: string[];
-  /** How many of the ids are users of the tenant (counted only for `requireAll` or an add, else -1). */
-  readonly valid: number;
+  /** `requireAll` only: some id was not a user of the tenant, so nothing changed. */
+  readonly heldBack: boolean;
 }
 
 /**
@@ -74,31 +74,29 @@ export interface AuditedChangeResult {
  * overlapping users take their row locks in the same order instead of deadlocking.
  */
 export async function changeAudited(db: Db, c: AuditedChange): Promise<AuditedChangeResult> {
-  if (c.userIds.length === 0) return { changed: [], valid: 0 };
+  if (c.userIds.length === 0) return { changed: [], heldBack: false };
   const ids = [...c.userIds].sort();
-  const counted = c.requireAll || c.change === 'add';
   // A membership row exists only for a user of the group's tenant, so a removal needs the users only to count them.
-  const candidate = counted
+  const candidate = c.requireAll || c.change === 'add'
     ? sql`select u.id from unnest(${ids}::uuid[]) as t(id) join users u on u.tenant_id = ${c.tenantId}::uuid and u.id = t.id`
     : sql`select t.id from unnest(${ids}::uuid[]) as t(id)`;
-  const allowed = c.requireAll ? sql`(select count(*) from candidate) = ${ids.length}` : sql`true`;
+  const heldBack = c.requireAll ? sql`((select count(*) from candidate) <> ${ids.length})` : sql`false`;
   const change = c.change === 'add'
     ? sql`insert into ${table(c.relation)} (tenant_id, group_id, user_id)
-        select ${c.tenantId}::uuid, ${c.groupId}::uuid, id from candidate where ${allowed}
+        select ${c.tenantId}::uuid, ${c.groupId}::uuid, id from candidate where not ${heldBack}
         order by id
         on conflict do nothing
         returning user_id`
     : sql`delete from ${table(c.relation)}
-        where tenant_id = ${c.tenantId}::uuid and group_id = ${c.groupId}::uuid and user_id in (select id from candidate) and ${allowed}
+        where tenant_id = ${c.tenantId}::uuid and group_id = ${c.groupId}::uuid and user_id in (select id from candidate) and not ${heldBack}
         returning user_id`;
-  const { rows } = await sql<{ changed: string[]; valid: number }>`
+  const { rows } = await sql<{ changed: string[]; held_back: boolean }>`
     with candidate as (${candidate}),
     changed as (${change}),
     audited as (${insertAuditOfChangedUsers(c.audit, 'changed')})
-    select coalesce((select array_agg(user_id::text) from changed), '{}') as changed,
-      ${counted ? sql`(select count(*)::int from candidate)` : sql`-1`} as valid`.execute(db);
+    select coalesce((select array_agg(user_id::text) from changed), '{}') as changed, ${heldBack} as held_back`.execute(db);
   const row = rows[0]!;
-  return { changed: row.changed, valid: row.valid };
+  return { changed: row.changed, heldBack: row.held_back };
 }
 
 export async function isInGroup(db: Db, relation: GroupRelation, tenantId: string, groupId: string, userId: string): Promise<boolean> {

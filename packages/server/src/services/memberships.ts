@@ -87,7 +87,7 @@ export class MembershipService {
       // usual call (new members in, current members out) that lookup never runs.
       const candidates = v.unique([...uniqueIds, ...fromRefs]);
       const audit = auditRow(this.deps, ctx, { tenantId: group.tenantId, operation: `userGroup.${args.relation}.${args.change}`, targetType: 'userGroup', targetId: group.id });
-      const { changed, valid } = await retrying(
+      const { changed, heldBack } = await retrying(
         () => memberships.changeAudited(db, { relation: args.relation, change: args.change, tenantId: group.tenantId, groupId: group.id, userIds: candidates, requireAll: args.atomic, audit }),
         RETRY_ON_DELETED_USER,
       );
@@ -106,7 +106,7 @@ export class MembershipService {
       if (args.atomic && failures.length > 0) throw Errors.notFound('User', 'userIds', failures[0]!.input);
       // A user that was missing when the statement ran but exists now (created, or a reference moved, in between):
       // nothing was written, so the change is simply made again.
-      if (args.atomic && valid < candidates.length) {
+      if (heldBack) {
         if (attempt < MAX_ATTEMPTS) continue;
         throw new AppError('CONFLICT', 'userIds: the users changed while the call ran; send it again', { field: 'userIds' });
       }
