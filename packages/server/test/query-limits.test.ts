@@ -1,6 +1,8 @@
 /** Queries sized beyond the configured limits are refused as client errors before anything runs. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'graphql';
+import { cachedQueryCost, queryCost } from '../src/transports/graphql/limits.ts';
 import { gql, startServer, type TestServer } from './helpers/server.ts';
 
 describe('query size limits', () => {
@@ -75,5 +77,18 @@ describe('query cost limit', () => {
     assert.match(withRoles.errors?.[0]?.message ?? '', /may return 101000 rows/);
     const literal = await gql(server, '{ users(limit: 1000) { data { id userGroups @include(if: true) { data { id } } } } }');
     assert.match(literal.errors?.[0]?.message ?? '', /may return 101000 rows/);
+  });
+});
+
+describe('query cost, remembered per document', () => {
+  it('a document whose cost reads no variable is costed once; one that reads them, every time', () => {
+    const fixed = parse('query($r: String!) { users(filter: { reference: { equalTo: $r } }) { data { id userGroups(limit: 5) { data { id } } } } }');
+    assert.equal(cachedQueryCost(fixed, { r: 'a' }, 100, 1e9), 600);
+    assert.equal(cachedQueryCost(fixed, { r: 'b' }, 100, 1e9), 600);
+    const paged = parse('query($n: Int, $g: Boolean = false) { users(limit: $n) { data { id userGroups @include(if: $g) { data { id } } } } }');
+    assert.equal(cachedQueryCost(paged, { n: 10 }, 100, 1e9), 10);
+    assert.equal(cachedQueryCost(paged, { n: 20 }, 100, 1e9), 20, 'the page size comes from this request');
+    assert.equal(cachedQueryCost(paged, { n: 20, g: true }, 100, 1e9), 2020, 'so does the @include flag');
+    assert.equal(queryCost(paged, { n: 20, g: true }, 100, 1e9), 2020);
   });
 });

@@ -1,3 +1,4 @@
+import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
@@ -86,7 +87,7 @@ export async function listAuditRecords(db: Db, q: AuditQuery): Promise<AuditReco
  * changed. One statement, found through the GIN index on `subjects`.
  */
 export async function pseudonymizeSubject(db: Db, userId: string, pseudonym: string): Promise<number> {
-  const result = await sql`
+  const result = await executeCached(sql`
     update audit_log set
       actor_id = case when actor_id = ${userId} then ${pseudonym} else actor_id end,
       target_id = case when target_id = ${userId} then ${pseudonym} else target_id end,
@@ -96,7 +97,7 @@ export async function pseudonymizeSubject(db: Db, userId: string, pseudonym: str
           then coalesce((select jsonb_object_agg(key, '"[erased]"'::jsonb) from jsonb_each(changes)), '{}'::jsonb)
         else replace(changes::text, ${userId}, ${pseudonym})::jsonb
       end
-    where subjects @> array[${userId}::text]`.execute(db);
+    where subjects @> array[${userId}::text]`, db);
   return Number(result.numAffectedRows ?? 0n);
 }
 

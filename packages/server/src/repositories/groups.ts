@@ -1,3 +1,4 @@
+import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, UserGroup, UserGroupFilter, UserGroupSort, UserGroupType } from '../domain/types.ts';
@@ -63,28 +64,28 @@ const groupsValueSensitive = (q: Pick<UserGroupQuery, 'filter' | 'search'>): boo
 const groupOrder = (q: UserGroupQuery) => orderBy(g(groupColumns[q.sort]), g('id'), q.order);
 
 export async function listUserGroups(db: Db, q: UserGroupQuery): Promise<UserGroup[]> {
-  const { rows } = await sql<Record<string, unknown>>`${planEachCall(groupsValueSensitive(q))}
+  const { rows } = await executeCached(sql<Record<string, unknown>>`${planEachCall(groupsValueSensitive(q))}
     select g.* from user_groups g where ${and(userGroupConditions(q))}
-    order by ${groupOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
+    order by ${groupOrder(q)} limit ${q.limit} offset ${q.offset}`, db);
   return rows.map(toUserGroup);
 }
 
 export async function countUserGroups(db: Db, q: Pick<UserGroupQuery, 'filter' | 'search' | 'visibleTo'>): Promise<number> {
-  const { rows } = await sql<{ n: number }>`${planEachCall(groupsValueSensitive(q))}
-    select count(*)::int as n from user_groups g where ${and(userGroupConditions(q))}`.execute(db);
+  const { rows } = await executeCached(sql<{ n: number }>`${planEachCall(groupsValueSensitive(q))}
+    select count(*)::int as n from user_groups g where ${and(userGroupConditions(q))}`, db);
   return rows[0]?.n ?? 0;
 }
 
 /** The groups each user participates in: one LATERAL page per user. */
 export async function listGroupsOfUsers(db: Db, userIds: readonly string[], q: UserGroupQuery): Promise<Map<string, UserGroup[]>> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select p.parent_id, x.* from unnest(${[...userIds]}::uuid[]) as p(parent_id)
     join users pu on pu.id = p.parent_id
     cross join lateral (
       select g.* from user_group_members m join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
       where m.tenant_id = pu.tenant_id and m.user_id = p.parent_id and ${and(userGroupConditions(q))}
       order by ${groupOrder(q)} limit ${q.limit} offset ${q.offset}
-    ) x`.execute(db);
+    ) x`, db);
   return groupRows(rows, toUserGroup);
 }
 
@@ -93,33 +94,33 @@ export async function countGroupsOfUsers(
   userIds: readonly string[],
   q: Pick<UserGroupQuery, 'filter' | 'search' | 'visibleTo'>,
 ): Promise<Map<string, number>> {
-  const { rows } = await sql<{ parent_id: string; n: number }>`
+  const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select m.user_id as parent_id, count(*)::int as n
     from users pu
     join user_group_members m on m.tenant_id = pu.tenant_id and m.user_id = pu.id
     join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
     where pu.id = any(${[...userIds]}::uuid[]) and ${and(userGroupConditions(q))}
-    group by m.user_id`.execute(db);
+    group by m.user_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
 
 export async function listGroupsOfRoles(db: Db, roleIds: readonly string[], q: UserGroupQuery): Promise<Map<string, UserGroup[]>> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select p.parent_id, x.* from unnest(${[...roleIds]}::uuid[]) as p(parent_id)
     cross join lateral (
       select g.* from group_roles gr join user_groups g on g.tenant_id = gr.tenant_id and g.id = gr.group_id
       where gr.role_id = p.parent_id and ${and(userGroupConditions(q))}
       order by ${groupOrder(q)} limit ${q.limit} offset ${q.offset}
-    ) x`.execute(db);
+    ) x`, db);
   return groupRows(rows, toUserGroup);
 }
 
 export async function countGroupsOfRoles(db: Db, roleIds: readonly string[], q: Pick<UserGroupQuery, 'filter' | 'search' | 'visibleTo'>): Promise<Map<string, number>> {
-  const { rows } = await sql<{ parent_id: string; n: number }>`
+  const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select gr.role_id as parent_id, count(*)::int as n
     from group_roles gr join user_groups g on g.tenant_id = gr.tenant_id and g.id = gr.group_id
     where gr.role_id = any(${[...roleIds]}::uuid[]) and ${and(userGroupConditions(q))}
-    group by gr.role_id`.execute(db);
+    group by gr.role_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
 
@@ -196,11 +197,11 @@ export async function deleteUserGroup(db: Db, tenantId: string, id: string, expe
 
 /** Registers a group type name on first use, so `userGroupType` has a stable id and timestamps. */
 export async function ensureUserGroupType(db: Db, id: string, name: string): Promise<void> {
-  await sql`insert into user_group_types (id, name) values (${id}, ${name}) on conflict (name) do nothing`.execute(db);
+  await executeCached(sql`insert into user_group_types (id, name) values (${id}, ${name}) on conflict (name) do nothing`, db);
 }
 
 export async function findUserGroupTypesByNames(db: Db, names: readonly string[]): Promise<UserGroupType[]> {
-  const { rows } = await sql<Record<string, unknown>>`
-    select * from user_group_types where name = any(${[...names]}::text[])`.execute(db);
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
+    select * from user_group_types where name = any(${[...names]}::text[])`, db);
   return rows.map(toUserGroupType);
 }

@@ -1,3 +1,4 @@
+import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
@@ -19,7 +20,7 @@ export type Claim =
  * (still pending past its lock, same request) becomes ours; otherwise the existing record is returned.
  */
 export async function claimKey(db: Db, principal: string, key: string, requestHash: string, lockSeconds: number, ttlHours: number): Promise<Claim> {
-  const { rows } = await sql<{ principal: string }>`
+  const { rows } = await executeCached(sql<{ principal: string }>`
     insert into idempotency_keys as k (principal, key, request_hash, state, locked_until)
     values (${principal}, ${key}, ${requestHash}, 'pending', now() + make_interval(secs => ${lockSeconds}))
     on conflict (principal, key) do update set
@@ -27,7 +28,7 @@ export async function claimKey(db: Db, principal: string, key: string, requestHa
       response_status = null, response_body = null, response_type = null, response_headers = null
     where k.created_at < now() - make_interval(hours => ${ttlHours})
        or (k.state = 'pending' and k.locked_until < now() and k.request_hash = excluded.request_hash)
-    returning principal`.execute(db);
+    returning principal`, db);
   if (rows.length > 0) return { kind: 'owned' };
   const existing = await db
     .selectFrom('idempotency_keys')
@@ -57,5 +58,5 @@ export async function releaseKey(db: Db, principal: string, key: string): Promis
 }
 
 export async function purgeExpired(db: Db, ttlHours: number): Promise<void> {
-  await sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${ttlHours})`.execute(db);
+  await executeCached(sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${ttlHours})`, db);
 }

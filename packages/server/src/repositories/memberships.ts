@@ -1,3 +1,4 @@
+import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { User } from '../domain/types.ts';
@@ -21,13 +22,13 @@ export async function addToGroup(
   userIds: readonly string[],
 ): Promise<string[]> {
   if (userIds.length === 0) return [];
-  const { rows } = await sql<{ user_id: string }>`
+  const { rows } = await executeCached(sql<{ user_id: string }>`
     insert into ${table(relation)} (tenant_id, group_id, user_id)
     select ${tenantId}::uuid, ${groupId}::uuid, u.id from unnest(${[...userIds].sort()}::uuid[]) as t(id)
     join users u on u.tenant_id = ${tenantId}::uuid and u.id = t.id
     order by u.id
     on conflict do nothing
-    returning user_id`.execute(db);
+    returning user_id`, db);
   return rows.map((r) => r.user_id);
 }
 
@@ -40,10 +41,10 @@ export async function removeFromGroup(
   userIds: readonly string[],
 ): Promise<string[]> {
   if (userIds.length === 0) return [];
-  const { rows } = await sql<{ user_id: string }>`
+  const { rows } = await executeCached(sql<{ user_id: string }>`
     delete from ${table(relation)}
     where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = any(${[...userIds]}::uuid[])
-    returning user_id`.execute(db);
+    returning user_id`, db);
   return rows.map((r) => r.user_id);
 }
 
@@ -90,26 +91,26 @@ export async function changeAudited(db: Db, c: AuditedChange): Promise<AuditedCh
     : sql`delete from ${table(c.relation)}
         where tenant_id = ${c.tenantId}::uuid and group_id = ${c.groupId}::uuid and user_id in (select id from candidate) and not ${heldBack}
         returning user_id`;
-  const { rows } = await sql<{ changed: string[]; held_back: boolean }>`
+  const { rows } = await executeCached(sql<{ changed: string[]; held_back: boolean }>`
     with candidate as (${candidate}),
     changed as (${change}),
     audited as (${insertAuditOfChangedUsers(c.audit, 'changed')})
-    select coalesce((select array_agg(user_id::text) from changed), '{}') as changed, ${heldBack} as held_back`.execute(db);
+    select coalesce((select array_agg(user_id::text) from changed), '{}') as changed, ${heldBack} as held_back`, db);
   const row = rows[0]!;
   return { changed: row.changed, heldBack: row.held_back };
 }
 
 export async function isInGroup(db: Db, relation: GroupRelation, tenantId: string, groupId: string, userId: string): Promise<boolean> {
-  const { rows } = await sql`
-    select 1 from ${table(relation)} where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = ${userId}`.execute(db);
+  const { rows } = await executeCached(sql`
+    select 1 from ${table(relation)} where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = ${userId}`, db);
   return rows.length > 0;
 }
 
 /** Which of `groupIds` the user manages. */
 export async function managedAmong(db: Db, tenantId: string, groupIds: readonly string[], userId: string): Promise<string[]> {
-  const { rows } = await sql<{ group_id: string }>`
+  const { rows } = await executeCached(sql<{ group_id: string }>`
     select group_id from user_group_managers
-    where tenant_id = ${tenantId} and user_id = ${userId} and group_id = any(${[...groupIds]}::uuid[])`.execute(db);
+    where tenant_id = ${tenantId} and user_id = ${userId} and group_id = any(${[...groupIds]}::uuid[])`, db);
   return rows.map((r) => r.group_id);
 }
 
@@ -136,13 +137,13 @@ export async function pageGroupMembers(
   after: MembershipCursor | undefined,
   limit: number,
 ): Promise<MembershipEntry[]> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select u.*, rel.added_at as rel_added_at, rel.added_at::text as rel_added_at_text
     from ${table(relation)} rel join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
     where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId}
       ${after ? sql`and (rel.added_at, rel.user_id) > (${after.addedAt}::timestamptz, ${after.userId}::uuid)` : sql``}
     order by rel.added_at, rel.user_id
-    limit ${limit}`.execute(db);
+    limit ${limit}`, db);
   return rows.map((r) => ({
     user: toUser(r),
     addedAt: r.rel_added_at as Date,
@@ -185,11 +186,11 @@ export async function listMemberships(
   q: MembershipListQuery,
 ): Promise<{ userId: string; addedAt: Date }[]> {
   const dir = sql.raw(q.order === 'DESC' ? 'desc' : 'asc');
-  const { rows } = await sql<{ user_id: string; added_at: Date }>`
+  const { rows } = await executeCached(sql<{ user_id: string; added_at: Date }>`
     select rel.user_id, rel.added_at from ${table(relation)} rel
     where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId} and ${membershipFilterCondition(q.filters)}
     order by rel.added_at ${dir}, rel.user_id ${dir}
-    limit ${q.limit} offset ${q.offset}`.execute(db);
+    limit ${q.limit} offset ${q.offset}`, db);
   return rows.map((r) => ({ userId: r.user_id, addedAt: r.added_at }));
 }
 
@@ -200,8 +201,8 @@ export async function countMemberships(
   groupId: string,
   filters: readonly MembershipFilter[],
 ): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
+  const { rows } = await executeCached(sql<{ n: number }>`
     select count(*)::int as n from ${table(relation)} rel
-    where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId} and ${membershipFilterCondition(filters)}`.execute(db);
+    where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId} and ${membershipFilterCondition(filters)}`, db);
   return rows[0]?.n ?? 0;
 }

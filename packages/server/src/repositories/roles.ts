@@ -1,3 +1,4 @@
+import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { PermissionGrant, Role, RoleFilter, RoleScope, RoleSort, SortOrder } from '../domain/types.ts';
@@ -49,14 +50,14 @@ function roleConditions(q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): 
 const roleOrder = (q: RoleQuery) => orderBy(r(roleColumns[q.sort]), r('id'), q.order);
 
 export async function listRoles(db: Db, q: RoleQuery): Promise<Role[]> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select r.* from roles r where ${and(roleConditions(q))}
-    order by ${roleOrder(q)} limit ${q.limit} offset ${q.offset}`.execute(db);
+    order by ${roleOrder(q)} limit ${q.limit} offset ${q.offset}`, db);
   return rows.map(toRole);
 }
 
 export async function countRoles(db: Db, q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from roles r where ${and(roleConditions(q))}`.execute(db);
+  const { rows } = await executeCached(sql<{ n: number }>`select count(*)::int as n from roles r where ${and(roleConditions(q))}`, db);
   return rows[0]?.n ?? 0;
 }
 
@@ -65,22 +66,22 @@ export type RoleHolder = 'user' | 'group';
 /** Roles assigned directly to each user, or to each group: one LATERAL page per parent. */
 export async function listRolesOf(db: Db, holder: RoleHolder, parentIds: readonly string[], q: RoleQuery): Promise<Map<string, Role[]>> {
   const link = holder === 'user' ? sql`user_roles l where l.user_id = p.parent_id` : sql`group_roles l where l.group_id = p.parent_id`;
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select p.parent_id, x.* from unnest(${[...parentIds]}::uuid[]) as p(parent_id)
     cross join lateral (
       select r.* from roles r where r.id in (select l.role_id from ${link}) and ${and(roleConditions(q))}
       order by ${roleOrder(q)} limit ${q.limit} offset ${q.offset}
-    ) x`.execute(db);
+    ) x`, db);
   return groupRows(rows, toRole);
 }
 
 export async function countRolesOf(db: Db, holder: RoleHolder, parentIds: readonly string[], q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): Promise<Map<string, number>> {
   const link = holder === 'user' ? sql`user_roles l join roles r on r.id = l.role_id` : sql`group_roles l join roles r on r.id = l.role_id`;
   const parent = holder === 'user' ? ref('l.user_id') : ref('l.group_id');
-  const { rows } = await sql<{ parent_id: string; n: number }>`
+  const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select ${parent} as parent_id, count(*)::int as n from ${link}
     where ${parent} = any(${[...parentIds]}::uuid[]) and ${and(roleConditions(q))}
-    group by ${parent}`.execute(db);
+    group by ${parent}`, db);
   return new Map(rows.map((row) => [row.parent_id, row.n]));
 }
 
@@ -91,8 +92,8 @@ export async function findRoleById(db: Db, id: string): Promise<Role | undefined
 
 /** Roles by key as seen from one tenant: its own roles and the platform roles. */
 export async function findRolesByKeys(db: Db, tenantId: string, keys: readonly string[]): Promise<Role[]> {
-  const { rows } = await sql<Record<string, unknown>>`
-    select * from roles where key = any(${[...keys]}::text[]) and (tenant_id is null or tenant_id = ${tenantId})`.execute(db);
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
+    select * from roles where key = any(${[...keys]}::text[]) and (tenant_id is null or tenant_id = ${tenantId})`, db);
   return rows.map(toRole);
 }
 
@@ -118,13 +119,13 @@ export async function insertRole(
 }
 
 export async function assignRolesToUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
-  await sql`insert into user_roles (tenant_id, user_id, role_id)
+  await executeCached(sql`insert into user_roles (tenant_id, user_id, role_id)
             select ${tenantId}::uuid, ${userId}::uuid, id from unnest(${[...roleIds]}::uuid[]) as t(id)
-            on conflict do nothing`.execute(db);
+            on conflict do nothing`, db);
 }
 
 export async function unassignRolesFromUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
-  await sql`delete from user_roles where tenant_id = ${tenantId} and user_id = ${userId} and role_id = any(${[...roleIds]}::uuid[])`.execute(db);
+  await executeCached(sql`delete from user_roles where tenant_id = ${tenantId} and user_id = ${userId} and role_id = any(${[...roleIds]}::uuid[])`, db);
 }
 
 export interface GroupRoleRow {
@@ -133,25 +134,25 @@ export interface GroupRoleRow {
 }
 
 export async function listGroupRoles(db: Db, tenantId: string, groupId: string): Promise<GroupRoleRow[]> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select r.*, gr.scope as assignment_scope from group_roles gr join roles r on r.id = gr.role_id
     where gr.tenant_id = ${tenantId} and gr.group_id = ${groupId}
-    order by r.name, r.id`.execute(db);
+    order by r.name, r.id`, db);
   return rows.map((row) => ({ role: toRole(row), scope: row.assignment_scope as RoleScope }));
 }
 
 /** Assigns roles to a group (a repeated assignment takes the new scope). */
 export async function addGroupRoles(db: Db, tenantId: string, groupId: string, assignments: readonly { roleId: string; scope: RoleScope }[]): Promise<void> {
   if (assignments.length === 0) return;
-  await sql`insert into group_roles (tenant_id, group_id, role_id, scope)
+  await executeCached(sql`insert into group_roles (tenant_id, group_id, role_id, scope)
             select ${tenantId}::uuid, ${groupId}::uuid, a.role_id, a.scope
             from unnest(${assignments.map((a) => a.roleId)}::uuid[], ${assignments.map((a) => JSON.stringify(a.scope))}::jsonb[]) as a(role_id, scope)
-            on conflict (tenant_id, group_id, role_id) do update set scope = excluded.scope`.execute(db);
+            on conflict (tenant_id, group_id, role_id) do update set scope = excluded.scope`, db);
 }
 
 export async function removeGroupRoles(db: Db, tenantId: string, groupId: string, roleIds: readonly string[]): Promise<void> {
   if (roleIds.length === 0) return;
-  await sql`delete from group_roles where tenant_id = ${tenantId} and group_id = ${groupId} and role_id = any(${[...roleIds]}::uuid[])`.execute(db);
+  await executeCached(sql`delete from group_roles where tenant_id = ${tenantId} and group_id = ${groupId} and role_id = any(${[...roleIds]}::uuid[])`, db);
 }
 
 export interface GrantRow {
@@ -174,7 +175,7 @@ export async function userGrants(db: Db, tenantId: string, userId: string): Prom
  */
 export async function grantsOfUsers(db: Db, users: readonly { tenantId: string; userId: string }[]): Promise<Map<string, GrantRow[]>> {
   if (users.length === 0) return new Map();
-  const { rows } = await sql<{ user_id: string; role_id: string; role_name: string; permissions: PermissionGrant[]; via: 'direct' | 'group'; group_id: string | null; group_name: string | null }>`
+  const { rows } = await executeCached(sql<{ user_id: string; role_id: string; role_name: string; permissions: PermissionGrant[]; via: 'direct' | 'group'; group_id: string | null; group_name: string | null }>`
     with who as (select * from unnest(${users.map((u) => u.tenantId)}::uuid[], ${users.map((u) => u.userId)}::uuid[]) as w(tenant_id, user_id))
     select who.user_id, r.id as role_id, r.name as role_name, r.permissions, 'direct' as via, null::uuid as group_id, null as group_name
     from who join user_roles ur on ur.tenant_id = who.tenant_id and ur.user_id = who.user_id join roles r on r.id = ur.role_id
@@ -185,7 +186,7 @@ export async function grantsOfUsers(db: Db, users: readonly { tenantId: string; 
     join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
     join group_roles gr on gr.tenant_id = m.tenant_id and gr.group_id = m.group_id
     join roles r on r.id = gr.role_id
-    order by 1, 3, 6 nulls first`.execute(db);
+    order by 1, 3, 6 nulls first`, db);
   const out = new Map<string, GrantRow[]>();
   for (const r of rows) {
     let list = out.get(r.user_id);
@@ -197,7 +198,7 @@ export async function grantsOfUsers(db: Db, users: readonly { tenantId: string; 
 
 /** Platform roles and the tenant's own roles, by id. */
 export async function findRolesVisibleToTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<Role[]> {
-  const { rows } = await sql<Record<string, unknown>>`
-    select * from roles where id = any(${[...ids]}::uuid[]) and (tenant_id is null or tenant_id = ${tenantId})`.execute(db);
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
+    select * from roles where id = any(${[...ids]}::uuid[]) and (tenant_id is null or tenant_id = ${tenantId})`, db);
   return rows.map(toRole);
 }

@@ -1,3 +1,4 @@
+import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, Tenant, TenantFilter, TenantSort } from '../domain/types.ts';
@@ -20,14 +21,14 @@ function tenantConditions(f: TenantFilter): Condition[] {
 }
 
 export async function listTenants(db: Db, q: TenantQuery): Promise<Tenant[]> {
-  const { rows } = await sql<Record<string, unknown>>`
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
     select t.* from tenants t where ${and(tenantConditions(q.filter))}
-    order by ${orderBy(t(tenantColumns[q.sort]), t('id'), q.order)} limit ${q.limit} offset ${q.offset}`.execute(db);
+    order by ${orderBy(t(tenantColumns[q.sort]), t('id'), q.order)} limit ${q.limit} offset ${q.offset}`, db);
   return rows.map(toTenant);
 }
 
 export async function countTenants(db: Db, filter: TenantFilter): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenants t where ${and(tenantConditions(filter))}`.execute(db);
+  const { rows } = await executeCached(sql<{ n: number }>`select count(*)::int as n from tenants t where ${and(tenantConditions(filter))}`, db);
   return rows[0]?.n ?? 0;
 }
 
@@ -37,7 +38,7 @@ export async function findTenantById(db: Db, id: string): Promise<Tenant | undef
 }
 
 export async function findTenantsByIds(db: Db, ids: readonly string[]): Promise<Tenant[]> {
-  const { rows } = await sql<Record<string, unknown>>`select * from tenants where id = any(${[...ids]}::uuid[])`.execute(db);
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from tenants where id = any(${[...ids]}::uuid[])`, db);
   return rows.map(toTenant);
 }
 
@@ -60,8 +61,8 @@ export async function insertTenant(
 
 /** Creates the default tenant unless one exists; safe when several nodes start at once. */
 export async function ensureDefaultTenant(db: Db, id: string): Promise<Tenant> {
-  await sql`insert into tenants (id, name, reference, is_default) values (${id}, 'Default', null, true)
-            on conflict do nothing`.execute(db);
+  await executeCached(sql`insert into tenants (id, name, reference, is_default) values (${id}, 'Default', null, true)
+            on conflict do nothing`, db);
   const tenant = await findDefaultTenant(db);
   if (!tenant) throw new Error('default tenant missing after insert');
   return tenant;

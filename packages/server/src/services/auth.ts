@@ -151,8 +151,10 @@ export class AuthService {
   /**
    * Resolves the caller from the request headers: `Authorization: Bearer <API key | token>`, or the SDK's
    * `roq-platform-authorization: Bearer <token>` with `roq-platform-server-authorization: Basic base64(env:key)`.
+   * An API key is answered at once (it is checked in memory); a token, whose signature is verified, in a promise.
+   * Refused credentials throw, synchronously for an API key.
    */
-  async authenticate(headers: Record<string, string | string[] | undefined>): Promise<Actor> {
+  authenticate(headers: Record<string, string | string[] | undefined>): Actor | Promise<Actor> {
     const header = (name: string) => {
       const value = headers[name];
       return Array.isArray(value) ? value[0] : value;

@@ -7,7 +7,7 @@ import type { Services } from '../../services/index.ts';
 import { RequestLoaders } from './loaders.ts';
 import { requireActor } from '../http/protection.ts';
 import { renderError } from './errors.ts';
-import { maxFieldsRule, queryCost } from './limits.ts';
+import { cachedQueryCost, maxFieldsRule } from './limits.ts';
 import { Errors } from '../../errors.ts';
 import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
 import { graphqlOperationOf, noteErrorCode } from '../../observability/metrics.ts';
@@ -67,22 +67,24 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       if (operation) request.graphqlOperation = operation;
     }
     const max = config.limits.queryCost;
-    const cost = queryCost(document, variables as Record<string, unknown> | undefined, config.limits.listDefault, max);
+    const cost = cachedQueryCost(document, variables as Record<string, unknown> | undefined, config.limits.listDefault, max);
     if (cost > max) {
       throw Errors.invalid('query', `may return ${cost} rows or more (page sizes multiplied through nested lists), more than the limit of ${max}; ask for smaller pages`);
     }
   });
 
   // Authenticate every GraphQL request before Mercurius sees it; GraphiQL's static page needs no credentials.
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.routeOptions.url !== '/graphql') return;
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.routeOptions.url !== '/graphql') return done();
     try {
       requireActor(request);
     } catch (e) {
       const { rendered, status, code } = renderError(e, request.log, request.id);
       noteErrorCode(request, code);
-      return reply.code(status).send({ data: null, errors: [rendered] });
+      reply.code(status).send({ data: null, errors: [rendered] });
+      return;
     }
+    done();
   });
 }
 

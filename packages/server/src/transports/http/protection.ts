@@ -31,13 +31,28 @@ export function requireActor(request: FastifyRequest): Actor {
  * and for the routes), the rate limiter per API key, per user and per address, security headers, and CORS.
  */
 export async function registerProtection(app: FastifyInstance, services: Services, config: Config): Promise<void> {
-  app.addHook('onRequest', async (request) => {
-    if (!CREDENTIAL_HEADERS.some((h) => request.headers[h] !== undefined)) return;
-    try {
-      request.actor = await services.auth.authenticate(request.headers);
-    } catch (e) {
-      if (!(e instanceof AppError)) throw e;
+  // A callback hook: an API key is checked without a promise, and most calls use one.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!CREDENTIAL_HEADERS.some((h) => request.headers[h] !== undefined)) return done();
+    const refused = (e: unknown) => {
+      if (!(e instanceof AppError)) return done(e instanceof Error ? e : new Error(String(e)));
       request.authError = e;
+      done();
+    };
+    let outcome: Actor | Promise<Actor>;
+    try {
+      outcome = services.auth.authenticate(request.headers);
+    } catch (e) {
+      return refused(e);
+    }
+    if (outcome instanceof Promise) {
+      outcome.then((actor) => {
+        request.actor = actor;
+        done();
+      }, refused);
+    } else {
+      request.actor = outcome;
+      done();
     }
   });
 
