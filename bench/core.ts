@@ -23,7 +23,7 @@ import {
   type Summary,
 } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
-import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster, workersTag } from './lib/suite.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sizes
@@ -575,11 +575,11 @@ export async function run(ctx: SuiteContext): Promise<void> {
     );
     const elapsed = suite.elapsedSeconds();
     const section = [
-      `## core — ${startedAt.toISOString().slice(0, 10)}${ctx.quick ? ' (quick)' : ''}`,
+      `## core — ${startedAt.toISOString().slice(0, 10)}${workersTag(ctx).heading}${ctx.quick ? ' (quick)' : ''}`,
       '',
       `Run at ${startedAt.toISOString()}, ${elapsed.toFixed(0)} s. Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ` +
         `${machine.ramGiB} GiB RAM, ${machine.os}; Node ${machine.node}; PostgreSQL ${machine.postgres} on 127.0.0.1 ` +
-        `(same machine). Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10. Background load just before the ` +
+        `(same machine). Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10${workersTag(ctx).setup}. Background load just before the ` +
         `run (other processes on the machine): ${fmtPct(background)} of all CPUs busy, 1-min load average ${loadAverage.toFixed(2)}.`,
       '',
       `Dataset at the end of the run: ${fmtInt(counts.users)} users (${fmtInt(sizes.groupMembers)} bulk-inserted group members, ` +

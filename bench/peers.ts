@@ -18,7 +18,7 @@ import { createScratchDatabase } from './lib/postgres.ts';
 import { CpuMeter, freePort, startChildServer } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, prng, runClosedLoop, summarize, type RunResult, type Summary } from './lib/stats.ts';
-import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster, workersTag } from './lib/suite.ts';
 import { cpuBetween, databaseCpu } from './peers/backends.ts';
 import type { SuiteContext } from './run.ts';
 
@@ -626,12 +626,12 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const machine = machineInfo(pgVersion);
     const elapsed = suite.elapsedSeconds();
     const section = [
-      `## peers — ${startedAt.toISOString().slice(0, 10)}${ctx.quick ? ' (quick)' : ''}`,
+      `## peers — ${startedAt.toISOString().slice(0, 10)}${workersTag(ctx).heading}${ctx.quick ? ' (quick)' : ''}`,
       '',
       `\`npm run bench -- peers\`: Roster beside Better Auth ${baVersion} (organization and admin plugins) in one run. Run at ` +
         `${startedAt.toISOString()}, ${elapsed.toFixed(0)} s. Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.ramGiB} GiB RAM, ` +
         `${machine.os}; Node ${machine.node}; PostgreSQL ${machine.postgres} on 127.0.0.1 (same machine), one scratch database per side. ` +
-        `Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10, started as in \`core\`. Better Auth: NODE_ENV=production, ` +
+        `Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10${workersTag(ctx).setup}, started as in \`core\`. Better Auth: NODE_ENV=production, ` +
         `pg pool 10 (set-up in the notes). Background load just before the run: ${fmtPct(background)} of all CPUs busy, 1-min load ` +
         `average ${loadAverage.toFixed(2)}.`,
       '',

@@ -9,7 +9,7 @@ import { CpuMeter, type CpuSample } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runClosedLoop, summarize, type RunResult, type Summary } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
-import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster, workersTag } from './lib/suite.ts';
 
 interface Sizes {
   /** Ids per PATCH call. */
@@ -282,11 +282,11 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const machine = machineInfo(pgVersion);
     const elapsed = suite.elapsedSeconds();
     const section = [
-      `## rest — ${startedAt.toISOString().slice(0, 10)}${ctx.quick ? ' (quick)' : ''}`,
+      `## rest — ${startedAt.toISOString().slice(0, 10)}${workersTag(ctx).heading}${ctx.quick ? ' (quick)' : ''}`,
       '',
       `\`npm run bench -- rest\`. Run at ${startedAt.toISOString()}, ${elapsed.toFixed(0)} s. Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ` +
         `${machine.ramGiB} GiB RAM, ${machine.os}; Node ${machine.node}; PostgreSQL ${machine.postgres} on 127.0.0.1 ` +
-        `(same machine). Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10, started as in \`core\`. Background load ` +
+        `(same machine). Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10${workersTag(ctx).setup}, started as in \`core\`. Background load ` +
         `just before the run: ${fmtPct(background)} of all CPUs busy, 1-min load average ${loadAverage.toFixed(2)}.`,
       '',
       `Dataset: one company created with GraphQL \`createTenant\`; ${fmtInt(userIds.length)} users bulk-inserted by SQL; groups created with ` +

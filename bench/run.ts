@@ -1,9 +1,10 @@
 /**
- * Benchmark dispatcher: `npm run bench -- <suite> [--quick] [--no-write] [--keep-db]`.
+ * Benchmark dispatcher: `npm run bench -- <suite> [--quick] [--no-write] [--keep-db] [--workers N]`.
  *
  *   --quick     smaller sizes (smoke test); prints results, never saves them
  *   --no-write  do not update bench/RESULTS.md
  *   --keep-db   leave the scratch database in place for EXPLAIN; drop it yourself
+ *   --workers N start Roster with ROSTER_WORKERS=N (node:cluster; default 1); sections are headed with the count
  *
  *   core   GraphQL user creation, bulk membership, member paging and lookups vs their raw-SQL floors
  *   rest   REST v3 membership PATCH, member listing (offset 0 vs deep) and rbac-info vs their raw-SQL floors
@@ -29,6 +30,8 @@ export interface SuiteContext {
   readonly write: boolean;
   /** Leave the scratch database in place (for EXPLAIN afterwards); the caller drops it. */
   readonly keepDatabase: boolean;
+  /** ROSTER_WORKERS of the Roster under test. */
+  readonly workers: number;
   /** Arguments after the suite name that the dispatcher did not consume. */
   readonly args: readonly string[];
 }
@@ -66,7 +69,7 @@ function usage(): string {
   const list = Object.entries(suites)
     .map(([name, s]) => `  ${name.padEnd(8)} ${s.description}`)
     .join('\n');
-  return `usage: npm run bench -- <suite> [--quick] [--no-write] [--keep-db]\n\nsuites:\n${list}\n`;
+  return `usage: npm run bench -- <suite> [--quick] [--no-write] [--keep-db] [--workers N]\n\nsuites:\n${list}\n`;
 }
 
 async function main(): Promise<number> {
@@ -81,14 +84,22 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown suite "${name}"\n\n${usage()}`);
     return 2;
   }
+  const workersAt = rest.indexOf('--workers');
+  const workers = workersAt < 0 ? 1 : Number(rest[workersAt + 1]);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    process.stderr.write(`--workers needs a whole number from 1 to 64\n\n${usage()}`);
+    return 2;
+  }
+  const options = workersAt < 0 ? rest : [...rest.slice(0, workersAt), ...rest.slice(workersAt + 2)];
   const benchDir = path.dirname(fileURLToPath(import.meta.url));
   const ctx: SuiteContext = {
     repoRoot: path.resolve(benchDir, '..'),
     resultsFile: path.join(benchDir, 'RESULTS.md'),
-    quick: rest.includes('--quick'),
-    write: !rest.includes('--no-write'),
-    keepDatabase: rest.includes('--keep-db'),
-    args: rest.filter((a) => !FLAGS.includes(a)),
+    quick: options.includes('--quick'),
+    write: !options.includes('--no-write'),
+    keepDatabase: options.includes('--keep-db'),
+    workers,
+    args: options.filter((a) => !FLAGS.includes(a)),
   };
   await (await suite.load()).run(ctx);
   return 0;

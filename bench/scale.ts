@@ -21,10 +21,10 @@ import pg from 'pg';
 import { HttpClient, graphql } from './lib/http.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import { createScratchDatabase, prepared } from './lib/postgres.ts';
-import { CpuMeter, freePort, startChildServer, type ChildServer } from './lib/processes.ts';
+import { CpuMeter, descendantsAndSelf, freePort, startChildServer, type ChildServer } from './lib/processes.ts';
 import { codeRevision, machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runForDuration, summarize, type Summary } from './lib/stats.ts';
-import { publishSection, SuiteRun } from './lib/suite.ts';
+import { publishSection, SuiteRun, workersTag } from './lib/suite.ts';
 import type { SuiteContext } from './run.ts';
 
 interface Sizes {
@@ -90,11 +90,20 @@ async function loadDataset(client: pg.Client, quick: boolean): Promise<Dataset> 
   };
 }
 
-/** Peak RSS (VmHWM) and current RSS of a process, in MB; Linux only. */
+/**
+ * Peak RSS (VmHWM) and current RSS of a process and its children (the workers of ROSTER_WORKERS > 1), in MB, summed;
+ * the sum of peaks is an upper bound of the peak of the sum. Linux only.
+ */
 function memoryMb(pid: number): { peak: number; now: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
+  let peak = 0;
+  let now = 0;
+  for (const p of descendantsAndSelf(pid)) {
+    const status = readFileSync(`/proc/${p}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    peak += kb('VmHWM') / 1024;
+    now += kb('VmRSS') / 1024;
+  }
+  return { peak, now };
 }
 
 /** Milliseconds from spawning `node <entry>` to the first 200 from GET /readyz, polled every 5 ms. */
@@ -203,7 +212,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
       name: 'Roster',
       args: BUILT,
       cwd: ctx.repoRoot,
-      env: { DATABASE_URL: url, ROSTER_API_KEY: apiKey, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+      env: { DATABASE_URL: url, ROSTER_API_KEY: apiKey, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', ROSTER_WORKERS: String(ctx.workers) },
       port,
       readyPath: '/readyz',
     });
@@ -364,10 +373,10 @@ export async function run(ctx: SuiteContext): Promise<void> {
     // --- Report ------------------------------------------------------------------------------------------------
     const machine = machineInfo(pgVersion);
     const lines = [
-      `## scale: one million users (${startedAt.toISOString().slice(0, 10)})`,
+      `## scale: one million users (${startedAt.toISOString().slice(0, 10)})${workersTag(ctx).heading}`,
       '',
-      `Command: \`npm run bench -- scale${ctx.quick ? ' --quick' : ''}\` on database \`${dbName}\` made by \`npm run bench:seed -- --users 1000000 --groups 100000 --memberships 10000000 --tenants 100\`` +
-        ` (~${fmtInt(data.users)} users, ~${fmtInt(data.memberships)} memberships). Code ${revision}. ${machine.cpuModel}, ${machine.cpus} cores, ${machine.ramGiB} GiB, Node ${machine.node}, PostgreSQL ${pgVersion} on the same machine; load average ${os.loadavg()[0]?.toFixed(2)} at the end.`,
+      `Command: \`npm run bench -- scale${ctx.quick ? ' --quick' : ''}${ctx.workers > 1 ? ` --workers ${ctx.workers}` : ''}\` on database \`${dbName}\` made by \`npm run bench:seed -- --users 1000000 --groups 100000 --memberships 10000000 --tenants 100\`` +
+        ` (~${fmtInt(data.users)} users, ~${fmtInt(data.memberships)} memberships). Code ${revision}${workersTag(ctx).setup}. ${machine.cpuModel}, ${machine.cpus} cores, ${machine.ramGiB} GiB, Node ${machine.node}, PostgreSQL ${pgVersion} on the same machine; load average ${os.loadavg()[0]?.toFixed(2)} at the end.`,
       '',
       `Reads: ${CLIENTS} clients in a closed loop for ${sizes.peakMs / 1000} s (peak), then an open loop at half that rate for ${sizes.fixedMs / 1000} s, latency timed from when each request was due. Floor: the same SQL through a \`pg\` pool of ${POOL} with ${CLIENTS} callers, no HTTP.`,
       '',

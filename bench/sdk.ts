@@ -21,7 +21,7 @@ import { CpuMeter, combineCpu, pidsByCommand, processCpuMs, type CpuSample } fro
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, prng, runClosedLoop, runForDuration, summarize, type RunResult, type Summary } from './lib/stats.ts';
 import type { SuiteContext } from './run.ts';
-import { publishSection, SuiteRun, startRoster } from './lib/suite.ts';
+import { publishSection, SuiteRun, startRoster, workersTag } from './lib/suite.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sizes
@@ -517,11 +517,11 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const machine = machineInfo(pgVersion);
     const elapsed = suite.elapsedSeconds();
     const section = [
-      `## sdk — ${startedAt.toISOString().slice(0, 10)}${ctx.quick ? ' (quick)' : ''}`,
+      `## sdk — ${startedAt.toISOString().slice(0, 10)}${workersTag(ctx).heading}${ctx.quick ? ' (quick)' : ''}`,
       '',
       `\`npm run bench -- sdk\`. Run at ${startedAt.toISOString()}, ${elapsed.toFixed(0)} s. Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ` +
         `${machine.ramGiB} GiB RAM, ${machine.os}; Node ${machine.node}; PostgreSQL ${machine.postgres} on 127.0.0.1 (same machine). ` +
-        `Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10, started as in \`core\` plus \`ROSTER_ENVIRONMENT_ID\` ` +
+        `Roster at ${revision}: NODE_ENV=production, LOG_LEVEL=warn, pg pool 10${workersTag(ctx).setup}, started as in \`core\` plus \`ROSTER_ENVIRONMENT_ID\` ` +
         `(which the old SDK sends). Background load just before the run: ${fmtPct(background)} of all CPUs busy, 1-min load average ` +
         `${loadAverage.toFixed(2)}. Clients: \`@roster/client\` ${packages.client}; \`@roq/nodejs\` ${packages.roq}; raw \`fetch\` is Node's ` +
         `global fetch (undici), which \`@roster/client\` also uses; \`@roq/nodejs\` goes through graphql-request → cross-fetch → node-fetch 2 ` +

@@ -104,6 +104,7 @@ export async function startRoster(suite: SuiteRun, ctx: SuiteContext, extraEnv: 
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      ROSTER_WORKERS: String(ctx.workers),
     },
     port: rosterPort,
     readyPath: '/readyz',
@@ -111,6 +112,13 @@ export async function startRoster(suite: SuiteRun, ctx: SuiteContext, extraEnv: 
   suite.cleanups.push(() => roster.stop());
   suite.log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid})`);
   return { background, loadAverage, scratch, revision, apiKey, roster };
+}
+
+/** What a section's heading and set-up line add when Roster ran with several workers. */
+export function workersTag(ctx: SuiteContext): { heading: string; setup: string } {
+  return ctx.workers > 1
+    ? { heading: ` (${ctx.workers} workers)`, setup: `, ROSTER_WORKERS=${ctx.workers} (node:cluster; the pool of 10 shared: ${Math.max(2, Math.ceil(10 / ctx.workers))} each)` }
+    : { heading: '', setup: '' };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const intFrom = (fallback: number, min: number, max: number) =>
@@ -9,6 +10,7 @@ const EnvSchema = z.object({
   PORT: intFrom(4000, 0, 65535),
   DATABASE_URL: z.string().url().optional(),
   ROSTER_DB_POOL_SIZE: intFrom(10, 1, 1000),
+  ROSTER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   ROSTER_PG_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true'),
   ROSTER_DATA_DIR: z.string().min(1).default('./data'),
   ROSTER_API_KEY: z.string().min(16, 'ROSTER_API_KEY must be at least 16 characters').optional(),
@@ -46,8 +48,10 @@ export interface Config {
   /** PostgreSQL connection string; when absent Roster runs embedded PGlite in `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
-  /** PostgreSQL connections this process may open (PGlite has one). */
+  /** PostgreSQL connections this process (each worker) may open (PGlite has one). */
   readonly dbPoolSize: number;
+  /** Processes serving requests on one port (node:cluster); 1 runs the server in this process. PostgreSQL only. */
+  readonly workers: number;
   /** Run frequent statements as named (prepared) statements; off for poolers that cannot keep them. */
   readonly preparedStatements: boolean;
   readonly apiKey: string | undefined;
@@ -135,6 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (e.ROSTER_LIST_LIMIT_DEFAULT > e.ROSTER_LIST_LIMIT_MAX) {
     throw new ConfigError('Invalid configuration: ROSTER_LIST_LIMIT_DEFAULT exceeds ROSTER_LIST_LIMIT_MAX');
   }
+  const workers = e.ROSTER_WORKERS === 'auto' ? availableParallelism() : e.ROSTER_WORKERS;
+  if (workers > 1 && !e.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration: ROSTER_WORKERS above 1 needs DATABASE_URL (PostgreSQL); the embedded database belongs to one process');
+  }
   const config: Config = {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -143,7 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: e.ROSTER_DATA_DIR,
     apiKey: e.ROSTER_API_KEY,
     environmentId: e.ROSTER_ENVIRONMENT_ID,
-    dbPoolSize: e.ROSTER_DB_POOL_SIZE,
+    // Unset, the default of 10 connections is shared among the workers, so that adding workers does not add load
+    // on PostgreSQL; set, it is each worker's.
+    dbPoolSize: env.ROSTER_DB_POOL_SIZE === undefined && workers > 1 ? Math.max(2, Math.ceil(e.ROSTER_DB_POOL_SIZE / workers)) : e.ROSTER_DB_POOL_SIZE,
+    workers,
     preparedStatements: e.ROSTER_PG_PREPARED_STATEMENTS === 'true',
     tokenTtlSeconds: e.ROSTER_TOKEN_TTL_SECONDS,
     signingKeyMaxAgeDays: e.ROSTER_SIGNING_KEY_MAX_AGE_DAYS,

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -6,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Config } from '../config.ts';
 import { databaseInfo, observeQueries, type Db } from '../db/database.ts';
 import { Errors } from '../errors.ts';
+import { metricsFromPrimary, reportToPrimary } from './cluster-metrics.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -145,13 +147,21 @@ export class RosterMetrics {
     registers: [this.registry],
   });
 
-  constructor(database: 'pglite' | 'postgresql', pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number }) {
+  constructor(
+    database: 'pglite' | 'postgresql',
+    pool?: { readonly totalCount: number; readonly idleCount: number; readonly waitingCount: number },
+    /** A worker of a cluster (ROSTER_WORKERS > 1): scrapes answer with every worker's metrics, summed. */
+    private readonly clustered = false,
+  ) {
     new Gauge({
       name: 'roster_info',
       help: 'Always 1: the database Roster runs on and its version.',
       labelNames: ['database', 'version'] as const,
       registers: [this.registry],
+      // The same in every worker of a cluster: taken once, not summed.
+      aggregator: 'first',
     }).set({ database, version: VERSION }, 1);
+    if (clustered) reportToPrimary([processMetrics(), this.registry]);
     if (pool) {
       const gauge = (name: string, help: string, read: () => number) =>
         new Gauge({
@@ -204,6 +214,7 @@ export class RosterMetrics {
 
   /** The Prometheus text exposition: the process's metrics, then the app's. */
   async render(): Promise<string> {
+    if (this.clustered) return metricsFromPrimary();
     const [process, app] = await Promise.all([processMetrics().metrics(), this.registry.metrics()]);
     return `${process}\n${app}`;
   }
@@ -215,7 +226,7 @@ export function createMetrics(config: Config, db: Db): RosterMetrics | undefined
   const info = databaseInfo(db);
   // A Kysely not opened by openDatabase (none in Roster itself): the configuration says which database it is.
   const kind = info ? (info.kind === 'postgres' ? 'postgresql' : 'pglite') : config.databaseUrl ? 'postgresql' : 'pglite';
-  return new RosterMetrics(kind, info?.pool);
+  return new RosterMetrics(kind, info?.pool, config.workers > 1 && cluster.isWorker);
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
@@ -246,6 +257,12 @@ export function registerMetrics(app: FastifyInstance, metrics: RosterMetrics, co
       }
     }
     reply.header('content-type', metrics.contentType).header('cache-control', 'no-store');
-    return metrics.render();
+    try {
+      return await metrics.render();
+    } catch (e) {
+      // In a cluster the scrape needs the primary and every worker; a scraper retries on its next interval.
+      request.log.warn({ err: e }, 'metrics unavailable');
+      return reply.code(503).header('content-type', 'text/plain; charset=utf-8').send(`# metrics unavailable: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
   });
 }

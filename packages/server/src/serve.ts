@@ -1,0 +1,54 @@
+import type { Config } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { buildApp } from './app.ts';
+
+/** Opens the database, migrates it, and serves until SIGTERM or SIGINT: the whole server, or one cluster worker. */
+export async function serve(config: Config): Promise<void> {
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    preparedStatements: config.preparedStatements ? undefined : false,
+    onIdleError: (err) => process.stderr.write(`${JSON.stringify({ level: 40, msg: 'idle database connection failed; it will be replaced', err: err.message })}\n`),
+  });
+  await migrateToLatest(database.db as never);
+  const { server, generatedApiKey } = await buildApp({ config, db: database.db });
+
+  if (generatedApiKey) {
+    // Printed once, never logged: only its hash is stored.
+    process.stdout.write(
+      `\n  Roster generated a super-admin API key (shown only now, store it safely):\n\n    ${generatedApiKey}\n\n` +
+        `  Use it as "Authorization: Bearer <key>", or set ROSTER_API_KEY to choose your own.\n\n`,
+    );
+  }
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    server.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      server.log.error('shutdown took longer than 25 s; exiting');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    try {
+      await server.close();
+      await database.close();
+      server.log.info('database closed; bye');
+      process.exit(0);
+    } catch (e) {
+      server.log.error({ err: e }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await server.listen({ host: config.host, port: config.port });
+  server.log.info(
+    { database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined },
+    `Roster listening on http://${config.host}:${config.port} (GraphQL at /graphql)`,
+  );
+}
