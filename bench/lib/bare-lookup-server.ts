@@ -1,12 +1,12 @@
 /**
- * The comparison point for Roster's lookup-by-reference: a bare Fastify route over a `pg` Pool, with no auth,
- * GraphQL, validation or services. Run as its own process by the `core` suite:
+ * The comparison point for Roster's lookup-by-reference: a bare Fastify route over a `pg` Pool running the statement
+ * Roster runs for it, with no auth, GraphQL, validation or services. Run as its own process by the `core` suite:
  *
  *   DATABASE_URL=... PORT=... [POOL_SIZE=10] node --import tsx bench/lib/bare-lookup-server.ts
  */
 import Fastify from 'fastify';
 import pg from 'pg';
-import { prepared } from './postgres.ts';
+import { lookupByReferenceValues, prepared, ROSTER_LOOKUP_BY_REFERENCE } from './postgres.ts';
 
 const url = process.env.DATABASE_URL;
 if (!url) throw new Error('DATABASE_URL is required');
@@ -15,7 +15,7 @@ const port = Number(process.env.PORT ?? 0);
 const pool = new pg.Pool({ connectionString: url, max: Number(process.env.POOL_SIZE ?? 10) });
 
 // Named, as Roster runs its frequent statements (db/prepared-statements.ts).
-const lookup = prepared('select id, email from users where reference = $1 and active');
+const lookup = prepared(ROSTER_LOOKUP_BY_REFERENCE);
 
 const app = Fastify({ logger: false });
 
@@ -27,8 +27,8 @@ app.get('/readyz', async () => {
 app.get<{ Querystring: { ref?: string } }>('/lookup', async (request, reply) => {
   const ref = request.query.ref;
   if (typeof ref !== 'string' || ref.length === 0) return reply.code(400).send({ error: 'ref is required' });
-  const { rows } = await pool.query<{ id: string; email: string }>(lookup([ref]));
-  return { data: rows };
+  const { rows } = await pool.query<{ id: string; email: string }>(lookup(lookupByReferenceValues(ref)));
+  return { data: rows.map((r) => ({ id: r.id, email: r.email })) };
 });
 
 const shutdown = async () => {

@@ -60,3 +60,17 @@ export function prepared(text: string): (values: unknown[]) => pg.QueryConfig {
   const name = `floor_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
   return (values) => ({ name, text, values });
 }
+
+/**
+ * The statement Roster sends for `users(filter: { reference: { equalTo } }) { data { id email } }` (repositories/users.ts
+ * `listUsers`: the requested columns and the keys, the keyset value, active users only, newest first, one row more
+ * than the default page of 100). The `core` suite's bare route and raw-`pg` floor run exactly this, so that the
+ * comparison is about the code path around the same SQL (until 2026-12-06 they ran a narrower `select id, email`
+ * without the order and the limit). Keep it in step with `listUsers`.
+ */
+export const ROSTER_LOOKUP_BY_REFERENCE =
+  'select "u"."email", "u"."id", "u"."tenant_id", "u"."created_at"::text as keyset_value from users u ' +
+  'where ("u"."reference" = $1::text and "u"."active" = $2) order by "u"."created_at" desc, "u"."id" desc limit $3 offset $4';
+
+/** The values of ROSTER_LOOKUP_BY_REFERENCE for one reference, as Roster binds them. */
+export const lookupByReferenceValues = (reference: string): unknown[] => [reference, true, 101, 0];

@@ -7,13 +7,13 @@ import { PostgresQueryCompiler, type CompiledQuery, type OperationNode, type Que
  * thirty nodes (the filter's conditions, the selected columns, the order) and took about 20 µs of CPU per request
  * in a profile of the server under load, 7% of a lookup's CPU. Yet the text depends only on the tree's shape:
  * which template literals were used and how they nest, the raw SQL pieces, the column references. The values
- * only fill the `$n` parameters. So the tree is walked once per call, cheaply, collecting its values in the order
- * the compiler numbers them and a key that names its shape; the text is compiled the first time a shape is seen
- * and reused after that.
+ * only fill the `$n` parameters. So the tree is walked once per call, collecting its values in the order the
+ * compiler numbers them while descending a trie of the shapes seen (one map lookup per node); the text is compiled
+ * the first time a shape is seen and reused after that.
  *
  * Safety: the first compile of a shape checks that the walk found exactly the parameters Kysely found, in the same
  * order; a shape where they differ, or a tree holding a node the walk does not understand, is always compiled.
- * The cache is bounded: past MAX_SHAPES shapes, new ones are compiled every time, as before.
+ * The cache is bounded: past MAX_STEPS trie nodes, statements of new shapes are compiled every time, as before.
  *
  * One text per shape holds for every database Roster runs on: PGlite and PostgreSQL share Kysely's PostgreSQL
  * compiler.
@@ -29,93 +29,109 @@ export function compileCached<R>(builder: RawBuilder<R>, executor: QueryExecutor
   // Plugins may rewrite the tree; Roster's Kysely has none, and a tree they would rewrite is compiled as usual.
   const walk = executor.plugins.length === 0 ? shapeOf(node) : undefined;
   if (!walk) return executor.compileQuery<R>(executor.transformQuery(node, QUERY_ID), QUERY_ID);
-  const known = texts.get(walk.key);
-  if (typeof known === 'string') return { query: node, queryId: QUERY_ID, sql: known, parameters: walk.parameters } as CompiledQuery<R>;
+  const shape = walk.key;
+  if (typeof shape.text === 'string') return { query: node, queryId: QUERY_ID, sql: shape.text, parameters: walk.parameters } as CompiledQuery<R>;
   const compiled = executor.compileQuery<R>(node, QUERY_ID);
-  if (known === undefined && texts.size < MAX_SHAPES) texts.set(walk.key, sameParameters(compiled.parameters, walk.parameters) ? compiled.sql : null);
+  if (shape.text === undefined) {
+    shape.text = sameParameters(compiled.parameters, walk.parameters) ? compiled.sql : null;
+    if (shape.text !== null) cachedShapes++;
+  }
   return compiled;
 }
 
-/** Most distinct statement shapes whose text is kept. */
-export const MAX_SHAPES = 2000;
+/**
+ * Most trie nodes (steps of shapes) kept, some twenty per statement shape; past that, statements of new shapes
+ * are compiled every time, as before.
+ */
+export const MAX_STEPS = 50_000;
 
-/** Shape key → compiled text, or null for a shape whose parameters the walk could not account for. */
-const texts = new Map<string, string | null>();
+/**
+ * The shapes seen, as a trie: each step is one token of a pre-order walk of a statement's tree (a template
+ * literal, a raw text, a column reference, a parameter), so finding a shape is one map lookup per node, with no
+ * key to build. The node a walk ends on holds the shape's text: a string once compiled, null when the walk's
+ * parameters did not match Kysely's, undefined before its first compile.
+ */
+class Step {
+  readonly next = new Map<unknown, Step>();
+  text: string | null | undefined = undefined;
+}
+
+let root = new Step();
+let steps = 0;
+let cachedShapes = 0;
 
 /** Kysely's compiler and executor read a query id only for plugins and logging: one fixed id serves. */
 const QUERY_ID = { queryId: 'roster-cached' };
 
-// A Map, not a WeakMap (faster to read): template literals' strings live as long as the code that holds them.
-const templateIds = new Map<readonly string[], string>();
-let nextTemplateId = 0;
+/** The token of a parameter (a ValueNode's value, collected in the compiler's order). */
+const PARAMETER = Symbol('parameter');
 
-/** Shape keys of the leaf nodes a tree may hold besides raw SQL and values (column and table names): their text. */
-const leafKeys = new WeakMap<OperationNode, string>();
+/** Tokens of the leaf nodes a tree may hold besides raw SQL and values (column and table names): their text. */
+const leafTokens = new WeakMap<OperationNode, string>();
 const LEAF_KINDS = new Set(['ReferenceNode', 'ColumnNode', 'TableNode', 'IdentifierNode', 'SchemableIdentifierNode']);
 
 interface Shape {
-  readonly key: string;
+  /** Where the walk ended: the same object for every statement of the same shape. */
+  readonly key: Step;
   readonly parameters: unknown[];
 }
 
-/** The shape key and the parameter values of `root`, or undefined when it holds a node the walk does not handle. */
-export function shapeOf(root: OperationNode): Shape | undefined {
-  const parts: string[] = [];
+/** The shape and the parameter values of `root`, or undefined when it holds a node the walk does not handle. */
+export function shapeOf(tree: OperationNode): Shape | undefined {
   const parameters: unknown[] = [];
-  const visit = (node: OperationNode): boolean => {
-    switch (node.kind) {
-      case 'RawNode': {
-        const raw = node as RawNode;
-        parts.push(fragmentsKey(raw.sqlFragments), '(');
-        for (const child of raw.parameters) if (!visit(child)) return false;
-        parts.push(')');
-        return true;
-      }
-      case 'ValueNode': {
-        const value = node as ValueNode;
-        if (value.immediate) {
-          // Inlined into the text (sql.lit): part of the shape, not a parameter. Only plain scalars, whose text
-          // their JSON names exactly.
-          const v = value.value;
-          if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return false;
-          parts.push(`L${typeof v}${JSON.stringify(v)}`);
-        } else {
-          parameters.push(value.value);
-          parts.push('?');
-        }
-        return true;
-      }
-      default: {
-        if (!LEAF_KINDS.has(node.kind)) return false;
-        let key = leafKeys.get(node);
-        if (key === undefined) {
-          const compiled = LEAF_COMPILER.compileQuery(node as RootOperationNode, QUERY_ID);
-          if (compiled.parameters.length > 0) return false;
-          leafKeys.set(node, (key = `N${JSON.stringify(compiled.sql)}`));
-        }
-        parts.push(key);
-        return true;
-      }
+  let at = root;
+  const step = (token: unknown): boolean => {
+    let next = at.next.get(token);
+    if (next === undefined) {
+      if (steps >= MAX_STEPS) return false;
+      steps++;
+      at.next.set(token, (next = new Step()));
     }
+    at = next;
+    return true;
   };
-  return visit(root) ? { key: parts.join(''), parameters } : undefined;
+  const visit = (node: OperationNode): boolean => {
+    if (node.kind === 'RawNode') {
+      const { sqlFragments, parameters: children } = node as RawNode;
+      // Every node Kysely makes has one child between each two fragments, so the token fixes the number of children.
+      if (children.length !== sqlFragments.length - 1) return false;
+      if (!step(fragmentsToken(sqlFragments))) return false;
+      for (const child of children) if (!visit(child)) return false;
+      return true;
+    }
+    if (node.kind === 'ValueNode') {
+      const value = node as ValueNode;
+      if (!value.immediate) {
+        parameters.push(value.value);
+        return step(PARAMETER);
+      }
+      // Inlined into the text (sql.lit): part of the shape. Only plain scalars, whose JSON names their text exactly.
+      const v = value.value;
+      if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return false;
+      return step(`l${typeof v}${JSON.stringify(v)}`);
+    }
+    if (!LEAF_KINDS.has(node.kind)) return false;
+    let token = leafTokens.get(node);
+    if (token === undefined) {
+      const compiled = LEAF_COMPILER.compileQuery(node as RootOperationNode, QUERY_ID);
+      if (compiled.parameters.length > 0) return false;
+      leafTokens.set(node, (token = `n${compiled.sql}`));
+    }
+    return step(token);
+  };
+  return visit(tree) ? { key: at, parameters } : undefined;
 }
 
 /**
- * A template literal's strings are one frozen array per call site, so its identity names it. Other fragment lists
- * (sql.raw, sql.join) are made per call and are named by their content.
+ * A template literal's strings are one frozen array per call site: the array itself is the token. Other fragment
+ * lists are made per call: sql.raw's one text, and sql.join's and sql.ref's empty fragments (their count), are
+ * named by their content.
  */
-function fragmentsKey(fragments: readonly string[]): string {
-  const known = templateIds.get(fragments);
-  if (known !== undefined) return known;
-  if (Object.prototype.hasOwnProperty.call(fragments, 'raw')) {
-    const id = `T${nextTemplateId++}`;
-    templateIds.set(fragments, id);
-    return id;
-  }
-  // sql.join and sql.ref wrap their children in empty fragments: named by their count, without serialising.
-  if (fragments.every((f) => f === '')) return `E${fragments.length}`;
-  return JSON.stringify(fragments);
+function fragmentsToken(fragments: readonly string[]): unknown {
+  if (Object.prototype.hasOwnProperty.call(fragments, 'raw')) return fragments;
+  if (fragments.length === 1) return `r${fragments[0]}`;
+  for (let i = 0; i < fragments.length; i++) if (fragments[i] !== '') return `j${JSON.stringify(fragments)}`;
+  return fragments.length;
 }
 
 function sameParameters(compiled: readonly unknown[], walked: readonly unknown[]): boolean {
@@ -127,12 +143,16 @@ const LEAF_COMPILER = new PostgresQueryCompiler();
 
 /** For tests: forgets every cached text. */
 export function clearStatementCache(): void {
-  texts.clear();
+  root = new Step();
+  steps = 0;
+  cachedShapes = 0;
 }
 
-/** For tests and metrics: how many shapes have a cached text. */
+/** For tests: how many shapes have a cached text, and how many trie nodes hold them. */
 export function cachedShapeCount(): number {
-  let n = 0;
-  for (const t of texts.values()) if (t !== null) n++;
-  return n;
+  return cachedShapes;
+}
+
+export function stepCount(): number {
+  return steps;
 }
