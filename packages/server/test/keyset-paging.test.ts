@@ -115,6 +115,34 @@ describe('keyset paging of group members', () => {
     assert.equal((await walk('PARTICIPANTS', 250)).ids.length, 250);
   });
 
+  it('answers every selected member field (fragments, aliases, a nested tenant) now that only those are read, and each edge cursor pages on', async () => {
+    const member = users[7]!;
+    const narrow = await gqlOk<{ userGroupMembers: { edges: { node: { id: string; email: string } }[] } }>(
+      server,
+      'query($g: ID!) { userGroupMembers(groupId: $g, first: 250) { edges { node { id email } } } }',
+      { g: group.id },
+    );
+    const wide = await gqlOk<{ userGroupMembers: { edges: { cursor: string; node: Record<string, unknown> }[] } }>(
+      server,
+      `query($g: ID!) { userGroupMembers(groupId: $g, first: 250) { edges { cursor node { ...F mail: email tenant { id } } } } }
+       fragment F on UserModel { id reference customData createdAt active }`,
+      { g: group.id },
+    );
+    const fromNarrow = narrow.userGroupMembers.edges.find((e) => e.node.id === member.id)!;
+    assert.equal(fromNarrow.node.email, member.email);
+    const fromWide = wide.userGroupMembers.edges.find((e) => e.node.id === member.id)!;
+    assert.equal(fromWide.node.mail, member.email);
+    assert.equal(fromWide.node.reference, member.reference);
+    assert.deepEqual(fromWide.node.customData, {});
+    assert.equal(fromWide.node.active, true);
+    assert.notEqual(fromWide.node.createdAt, new Date(0).toISOString(), 'createdAt was fetched, not left at its neutral value');
+    assert.deepEqual(fromWide.node.tenant, { id: member.tenantId });
+    // The edge's cursor (encoded only when selected) starts the page right after that member.
+    const next = await gqlOk<Page>(server, PAGE, { g: group.id, first: 1, after: fromWide.cursor });
+    const at = addedOrder.indexOf(member.id);
+    assert.deepEqual(next.userGroupMembers.edges.map((e) => e.node.id), [addedOrder[at + 1]]);
+  });
+
   it('first outside 1..1000 is BAD_USER_INPUT; an unknown group NOT_FOUND', async () => {
     for (const first of [0, -1, 1001]) expectError(await gql(server, PAGE, { g: group.id, first }), 'BAD_USER_INPUT', 'first');
     expectError(await gql(server, PAGE, { g: '00000000-0000-4000-8000-000000000000', first: 1 }), 'NOT_FOUND', 'groupId');

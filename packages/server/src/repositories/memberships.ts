@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import type { User } from '../domain/types.ts';
 import { toUser } from './mappers.ts';
 import { insertAuditOfChangedUsers, type AuditRow } from './audit.ts';
-import type { GroupRelation } from './users.ts';
+import { userSelection, type GroupRelation } from './users.ts';
 
 const table = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
 
@@ -136,9 +136,11 @@ export async function pageGroupMembers(
   groupId: string,
   after: MembershipCursor | undefined,
   limit: number,
+  /** The user fields the caller reads (others are not fetched); undefined: all. */
+  fields?: readonly (keyof User)[],
 ): Promise<MembershipEntry[]> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select u.*, rel.added_at as rel_added_at, rel.added_at::text as rel_added_at_text
+    select ${userSelection(fields)}, rel.added_at as rel_added_at, rel.added_at::text as rel_added_at_text
     from ${table(relation)} rel join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
     where rel.tenant_id = ${tenantId} and rel.group_id = ${groupId}
       ${after ? sql`and (rel.added_at, rel.user_id) > (${after.addedAt}::timestamptz, ${after.userId}::uuid)` : sql``}

@@ -153,7 +153,7 @@ const selections = new Map<string, Condition>();
  * The columns a list reads: only those behind the requested fields (plus the keys), so a lookup that wants
  * `id` and `email` does not fetch and parse seventeen columns.
  */
-function userSelection(fields: UserQuery['fields']): Condition {
+export function userSelection(fields: UserQuery['fields']): Condition {
   if (!fields) return sql`u.*`;
   const columns = [...new Set(['id', 'tenant_id', ...fields.map((f) => fieldColumns[f])])].sort();
   const key = columns.join(',');

@@ -284,6 +284,8 @@ export class GroupService {
     relation: GroupRelation,
     groupId: string,
     args: { first?: number | null; after?: string | null },
+    /** The user fields the caller reads; undefined: all. */
+    fields?: readonly (keyof User)[],
   ): Promise<{ entries: memberships.MembershipEntry[]; hasNextPage: boolean }> {
     const group = await this.get(ctx, groupId, 'groupId');
     if (
@@ -298,7 +300,7 @@ export class GroupService {
       throw Errors.invalid('first', `must be between 1 and ${this.deps.config.limits.listMax}`);
     }
     const after = args.after == null ? undefined : decodeCursor(args.after);
-    const rows = await run(() => memberships.pageGroupMembers(this.deps.db, relation, group.tenantId, group.id, after, first + 1));
+    const rows = await run(() => memberships.pageGroupMembers(this.deps.db, relation, group.tenantId, group.id, after, first + 1, fields));
     return { entries: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 }

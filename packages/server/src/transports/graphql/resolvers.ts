@@ -15,6 +15,7 @@ import type {
 import { encodeCursor } from '../../services/groups.ts';
 import type { Services } from '../../services/index.ts';
 import type { MembershipOutcome } from '../../services/memberships.ts';
+import type { MembershipEntry } from '../../repositories/memberships.ts';
 import type { UserGroupInput } from '../../services/groups.ts';
 import type { UserInput } from '../../services/users.ts';
 import type { RoleInput } from '../../services/roles.ts';
@@ -36,6 +37,21 @@ interface PluvoMembershipArgs {
   userIds?: string[] | null;
   userRefs?: string[] | null;
   tenantId?: string | null;
+}
+
+/** An edge of `userGroupMembers`: its cursor is encoded only if the query selects it (most page by `endCursor`). */
+class MemberEdge {
+  readonly node: User;
+  readonly addedAt: Date;
+  readonly #entry: MembershipEntry;
+  constructor(entry: MembershipEntry) {
+    this.node = entry.user;
+    this.addedAt = entry.addedAt;
+    this.#entry = entry;
+  }
+  get cursor(): string {
+    return encodeCursor(this.#entry.cursor);
+  }
 }
 
 export function buildResolvers(services: Services): IResolvers {
@@ -82,10 +98,19 @@ export function buildResolvers(services: Services): IResolvers {
       userProfiles: (_p: unknown, a: UserListArgs, ctx: Ctx) => users.list(ctx.roster, a),
       userGroup: (_p: unknown, a: { id: string }, ctx: Ctx) => groups.get(ctx.roster, a.id),
       userGroups: (_p: unknown, a: UserGroupListArgs, ctx: Ctx) => groups.list(ctx.roster, a),
-      userGroupMembers: async (_p: unknown, a: { groupId: string; relation: 'PARTICIPANTS' | 'MANAGERS'; first?: number; after?: string }, ctx: Ctx) => {
-        const page = await groups.pageMembers(ctx.roster, a.relation === 'MANAGERS' ? 'managers' : 'members', a.groupId, a);
-        const edges = page.entries.map((e) => ({ node: e.user, addedAt: e.addedAt, cursor: encodeCursor(e.cursor) }));
-        return { edges, pageInfo: { endCursor: edges.at(-1)?.cursor ?? null, hasNextPage: page.hasNextPage } };
+      userGroupMembers: async (
+        _p: unknown,
+        a: { groupId: string; relation: 'PARTICIPANTS' | 'MANAGERS'; first?: number; after?: string },
+        ctx: Ctx,
+        info: GraphQLResolveInfo,
+      ) => {
+        const relation = a.relation === 'MANAGERS' ? 'managers' : 'members';
+        const page = await groups.pageMembers(ctx.roster, relation, a.groupId, a, requestedUserFields(info, ['edges', 'node']));
+        const last = page.entries.at(-1);
+        return {
+          edges: page.entries.map((e) => new MemberEdge(e)),
+          pageInfo: { endCursor: last ? encodeCursor(last.cursor) : null, hasNextPage: page.hasNextPage },
+        };
       },
       tenant: (_p: unknown, a: { id: string }, ctx: Ctx) => tenants.get(ctx.roster, a.id),
       tenants: (_p: unknown, a: TenantListArgs, ctx: Ctx) => tenants.list(ctx.roster, a),
