@@ -52,6 +52,19 @@ describe('users list', () => {
     return { ids: data.users.data.map((u) => u.id), totalCount: data.users.totalCount };
   };
 
+  it('user(id) answers each field it selects, alone or all together, as the list does (it reads only those columns)', async () => {
+    const ALL = 'id reference email firstName lastName phone locale timezone avatarUrl active isOptedIn synced tenantId customData createdAt updatedAt version tenant { id }';
+    const one = await gqlOk<{ user: Record<string, unknown> }>(server, `query($id: ID!) { user(id: $id) { ${ALL} } }`, { id: charlie.id });
+    const listed = await gqlOk<{ users: { data: Record<string, unknown>[] } }>(server, `query($id: ID!) { users(filter: { id: { equalTo: $id } }) { data { ${ALL} } } }`, { id: charlie.id });
+    assert.deepEqual(one.user, listed.users.data[0]);
+    assert.equal(one.user.phone, '+15550000001');
+    assert.deepEqual(one.user.tenant, { id: tenantId });
+    for (const field of ['email', 'createdAt', 'version', 'customData', 'phone']) {
+      const alone = await gqlOk<{ user: Record<string, unknown> }>(server, `query($id: ID!) { user(id: $id) { ${field} } }`, { id: charlie.id });
+      assert.deepEqual(alone.user, { [field]: one.user[field] }, field);
+    }
+  });
+
   it('defaults to createdAt DESC, leaving deactivated users out', async () => {
     assert.deepEqual(await list({}), { ids: [echo.id, bravo.id, alpha.id, charlie.id], totalCount: 4 });
   });

@@ -315,9 +315,10 @@ export function groupRows<T>(rows: Record<string, unknown>[], map: (r: Record<st
   return out;
 }
 
-export async function findUserById(db: Db, id: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toUser(row) : undefined;
+/** `fields`: the fields the caller reads (the others are not fetched); undefined: all. */
+export async function findUserById(db: Db, id: string, fields?: readonly (keyof User)[]): Promise<User | undefined> {
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select ${userSelection(fields)} from users u where u.id = ${id}`, db);
+  return rows[0] ? toUser(rows[0]) : undefined;
 }
 
 export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<User[]> {

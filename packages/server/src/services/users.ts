@@ -167,12 +167,13 @@ export class UserService {
   }
 
   /** A user token may read its own record only. */
-  async get(ctx: RequestContext, id: string, field = 'id'): Promise<User> {
+  /** `fields`: what the caller will read of the user (all when absent). */
+  async get(ctx: RequestContext, id: string, field = 'id', fields?: readonly (keyof User)[]): Promise<User> {
     v.uuid(field, id);
     if (ctx.actor.kind === 'user' && ctx.actor.userId !== id.toLowerCase()) {
       throw Errors.forbidden('A user token may read only its own user record');
     }
-    const user = await run(() => repo.findUserById(this.deps.db, id));
+    const user = await run(() => repo.findUserById(this.deps.db, id, fields));
     if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', field, id);
     return user;
   }

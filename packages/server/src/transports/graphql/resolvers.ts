@@ -92,7 +92,7 @@ export function buildResolvers(services: Services): IResolvers {
     UUID: UUIDScalar,
     JsonObject: JsonObjectScalar,
     Query: {
-      user: (_p: unknown, a: { id: string }, ctx: Ctx) => users.get(ctx.roster, a.id),
+      user: (_p: unknown, a: { id: string }, ctx: Ctx, info: GraphQLResolveInfo) => users.get(ctx.roster, a.id, 'id', requestedUserFields(info, [])),
       users: (_p: unknown, a: UserListArgs, ctx: Ctx, info: GraphQLResolveInfo) => users.list(ctx.roster, a, requestedUserFields(info, ['data'])),
       userProfile: (_p: unknown, a: { id: string }, ctx: Ctx) => users.get(ctx.roster, a.id),
       userProfiles: (_p: unknown, a: UserListArgs, ctx: Ctx) => users.list(ctx.roster, a),
