@@ -21,7 +21,7 @@ import pg from 'pg';
 import { HttpClient, graphql } from './lib/http.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import { createScratchDatabase, prepared } from './lib/postgres.ts';
-import { CpuMeter, descendantsAndSelf, freePort, startChildServer, type ChildServer } from './lib/processes.ts';
+import { CpuMeter, descendantsAndSelf, freePort, startChildServer, waitForWorkers, type ChildServer } from './lib/processes.ts';
 import { codeRevision, machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runForDuration, summarize, type Summary } from './lib/stats.ts';
 import { publishSection, SuiteRun, workersTag } from './lib/suite.ts';
@@ -217,6 +217,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
       readyPath: '/readyz',
     });
     cleanups.push(() => roster.stop());
+    await waitForWorkers(roster.pid, ctx.workers);
     const revision = codeRevision(ctx.repoRoot);
     const http = new HttpClient(roster.baseUrl, { connections: CLIENTS * 2, headers: { authorization: `Bearer ${apiKey}` } });
     cleanups.push(async () => http.close());

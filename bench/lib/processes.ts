@@ -113,6 +113,21 @@ export function processTreeCpuMs(pid: number): number {
   return descendantsAndSelf(pid).reduce((sum, p) => sum + (processCpuMs(p) || 0), 0);
 }
 
+/**
+ * With ROSTER_WORKERS > 1 the first worker answers before the others have started: waits until `workers` children
+ * run, then `settleMs` more for them to compile their route schemas (done after listening), so that no measurement
+ * starts while a worker is still starting.
+ */
+export async function waitForWorkers(pid: number, workers: number, settleMs = 3_000): Promise<void> {
+  if (workers <= 1) return;
+  const deadline = Date.now() + 60_000;
+  while (descendantsAndSelf(pid).length < workers + 1) {
+    if (Date.now() > deadline) throw new Error(`Roster (pid ${pid}) did not start ${workers} workers within 60 s`);
+    await sleep(100);
+  }
+  await sleep(settleMs);
+}
+
 /** `pid` and its descendants, from the parent pid in each /proc/<pid>/stat. */
 export function descendantsAndSelf(pid: number): number[] {
   const children = new Map<number, number[]>();

@@ -76,6 +76,9 @@ Rows of the \`core\` suite:
    share the same background load; the round with the median GraphQL ÷ bare ratio is shown, plus one
    4,000-request round as a stability check. Target (issue 6): GraphQL ≥ 70% of the bare route.
 
+With \`--workers N\` Roster runs as \`ROSTER_WORKERS=N\` (its sections' headings say so); its CPU and memory are then
+counted over the primary and the workers together, and measuring starts once every worker runs.
+
 CPU column: share of one core used by the Roster process, by the load generator (the bench process) and the
 whole-machine busy share (all cores) during the measurement. Load generator, Roster and PostgreSQL share the same
 cores, so every figure is a *whole-system* figure on this machine, not a capacity figure for a dedicated server.

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SuiteContext } from '../run.ts';
 import { createScratchDatabase, type ScratchDatabase } from './postgres.ts';
-import { backgroundBusy, freePort, startChildServer, type ChildServer } from './processes.ts';
+import { backgroundBusy, freePort, startChildServer, waitForWorkers, type ChildServer } from './processes.ts';
 import { codeRevision, saveSection } from './report.ts';
 import { fmtPct } from './stats.ts';
 
@@ -110,7 +110,8 @@ export async function startRoster(suite: SuiteRun, ctx: SuiteContext, extraEnv: 
     readyPath: '/readyz',
   });
   suite.cleanups.push(() => roster.stop());
-  suite.log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid})`);
+  await waitForWorkers(roster.pid, ctx.workers);
+  suite.log(`Roster ready at ${roster.baseUrl} (pid ${roster.pid}${ctx.workers > 1 ? `, ${ctx.workers} workers` : ''})`);
   return { background, loadAverage, scratch, revision, apiKey, roster };
 }
 
