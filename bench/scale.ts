@@ -296,7 +296,8 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const reads: ReadResult[] = [];
     for (const path of readPaths) {
       log(`read: ${path.name}`);
-      await runForDuration(sizes.warmMs, 8, async (i) => void (await path.task(i)));
+      // Each worker warms up (compiles its code paths) on the requests it gets: with N workers, N times as long.
+      await runForDuration(sizes.warmMs * ctx.workers, 8, async (i) => void (await path.task(i)));
       cpu.start();
       const peakRun = await runForDuration(sizes.peakMs, CLIENTS, async (i) => void (await path.task(i)));
       const sample = cpu.stop();
