@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { workerPoolSize } from '../../packages/server/src/config.ts';
 import type { SuiteContext } from '../run.ts';
 import { createScratchDatabase, type ScratchDatabase } from './postgres.ts';
 import { backgroundBusy, freePort, startChildServer, waitForWorkers, type ChildServer } from './processes.ts';
@@ -118,7 +119,7 @@ export async function startRoster(suite: SuiteRun, ctx: SuiteContext, extraEnv: 
 /** What a section's heading and set-up line add when Roster ran with several workers. */
 export function workersTag(ctx: SuiteContext): { heading: string; setup: string } {
   return ctx.workers > 1
-    ? { heading: ` (${ctx.workers} workers)`, setup: `, ROSTER_WORKERS=${ctx.workers} (node:cluster; the pool of 10 shared: ${Math.max(2, Math.ceil(10 / ctx.workers))} each)` }
+    ? { heading: ` (${ctx.workers} workers)`, setup: `, ROSTER_WORKERS=${ctx.workers} (node:cluster; the pool of 10 shared: ${workerPoolSize(10, ctx.workers)} each)` }
     : { heading: '', setup: '' };
 }
 

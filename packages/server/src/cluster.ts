@@ -63,14 +63,12 @@ export function runPrimary(config: Config): void {
       process.exit(1);
     }, 30_000).unref();
   };
-  process.on('SIGTERM', () => {
-    log(30, 'shutting down the workers', { signal: 'SIGTERM' });
-    stop();
-  });
-  process.on('SIGINT', () => {
-    log(30, 'shutting down the workers', { signal: 'SIGINT' });
-    stop();
-  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      log(30, 'shutting down the workers', { signal });
+      stop();
+    });
+  }
 }
 
 /** Replacements allowed within RESTART_WINDOW_MS before the server gives up. */

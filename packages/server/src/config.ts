@@ -128,6 +128,11 @@ export interface TracingConfig {
 
 export class ConfigError extends Error {}
 
+/** Each worker's share of a pool of `total` connections when `ROSTER_DB_POOL_SIZE` is unset: at least 2. */
+export function workerPoolSize(total: number, workers: number): number {
+  return workers > 1 ? Math.max(2, Math.ceil(total / workers)) : total;
+}
+
 /** Reads the environment once, at start; nothing else in Roster looks at `process.env`. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = EnvSchema.safeParse(env);
@@ -153,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     environmentId: e.ROSTER_ENVIRONMENT_ID,
     // Unset, the default of 10 connections is shared among the workers, so that adding workers does not add load
     // on PostgreSQL; set, it is each worker's.
-    dbPoolSize: env.ROSTER_DB_POOL_SIZE === undefined && workers > 1 ? Math.max(2, Math.ceil(e.ROSTER_DB_POOL_SIZE / workers)) : e.ROSTER_DB_POOL_SIZE,
+    dbPoolSize: env.ROSTER_DB_POOL_SIZE === undefined ? workerPoolSize(e.ROSTER_DB_POOL_SIZE, workers) : e.ROSTER_DB_POOL_SIZE,
     workers,
     preparedStatements: e.ROSTER_PG_PREPARED_STATEMENTS === 'true',
     tokenTtlSeconds: e.ROSTER_TOKEN_TTL_SECONDS,

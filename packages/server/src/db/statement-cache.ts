@@ -148,11 +148,12 @@ export function clearStatementCache(): void {
   cachedShapes = 0;
 }
 
-/** For tests: how many shapes have a cached text, and how many trie nodes hold them. */
+/** For tests: how many shapes have a cached text. */
 export function cachedShapeCount(): number {
   return cachedShapes;
 }
 
+/** For tests: how many trie nodes hold the shapes (at most MAX_STEPS). */
 export function stepCount(): number {
   return steps;
 }
