@@ -21,7 +21,7 @@ import pg from 'pg';
 import { HttpClient, graphql } from './lib/http.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
 import { createScratchDatabase, prepared } from './lib/postgres.ts';
-import { CpuMeter, descendantsAndSelf, freePort, startChildServer, waitForWorkers, type ChildServer } from './lib/processes.ts';
+import { CpuMeter, StealMeter, descendantsAndSelf, freePort, startChildServer, waitForWorkers, type ChildServer } from './lib/processes.ts';
 import { codeRevision, machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runForDuration, summarize, type Summary } from './lib/stats.ts';
 import { publishSection, SuiteRun, workersTag } from './lib/suite.ts';
@@ -136,7 +136,7 @@ async function timeToFirstAnswer(repoRoot: string, env: Record<string, string>, 
 interface ReadResult {
   readonly name: string;
   readonly peak: Summary;
-  readonly fixed: Summary & { dropped: number; rate: number };
+  readonly fixed: Summary & { dropped: number; rate: number; steal: number };
   readonly cpuMsPerRequest: number;
   readonly floor?: Summary;
 }
@@ -241,6 +241,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     }
 
     const cpu = new CpuMeter(() => ({ roster: roster.pid }));
+    const steal = new StealMeter();
     const readPaths: { name: string; task: (i: number) => Promise<unknown>; floor?: (i: number) => Promise<unknown> }[] = [
       {
         name: 'lookup by id: `user(id)`',
@@ -303,8 +304,9 @@ export async function run(ctx: SuiteContext): Promise<void> {
       const sample = cpu.stop();
       const peak = summarize(peakRun.latencies, peakRun.totalMs);
       const rate = Math.max(1, peak.perSec / 2);
+      steal.start();
       const fixedRun = await runOpenLoop(rate, sizes.fixedMs, async (i) => void (await path.task(i + 1_000_000)));
-      const fixed = { ...summarize(fixedRun.latencies, fixedRun.totalMs), dropped: fixedRun.dropped, rate };
+      const fixed = { ...summarize(fixedRun.latencies, fixedRun.totalMs), dropped: fixedRun.dropped, rate, steal: steal.stop() };
       let floor: Summary | undefined;
       if (path.floor) {
         const f = path.floor;
@@ -312,7 +314,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
         floor = summarize(floorRun.latencies, floorRun.totalMs);
       }
       reads.push({ name: path.name, peak, fixed, cpuMsPerRequest: ((sample.cores.roster ?? Number.NaN) * sample.wallMs) / peak.count, floor });
-      log(`  peak ${fmtInt(peak.perSec)}/s (p99 ${fmtMs(peak.p99Ms)}); at ${fmtInt(rate)}/s p50 ${fmtMs(fixed.p50Ms)} p99 ${fmtMs(fixed.p99Ms)}${floor ? `; floor ${fmtInt(floor.perSec)}/s` : ''}`);
+      log(`  peak ${fmtInt(peak.perSec)}/s (p99 ${fmtMs(peak.p99Ms)}); at ${fmtInt(rate)}/s p50 ${fmtMs(fixed.p50Ms)} p99 ${fmtMs(fixed.p99Ms)} (steal ${fmtPct(fixed.steal)})${floor ? `; floor ${fmtInt(floor.perSec)}/s` : ''}`);
     }
 
     // --- Writes ------------------------------------------------------------------------------------------------
@@ -383,13 +385,14 @@ export async function run(ctx: SuiteContext): Promise<void> {
       `Reads: ${CLIENTS} clients in a closed loop for ${sizes.peakMs / 1000} s (peak), then an open loop at half that rate for ${sizes.fixedMs / 1000} s, latency timed from when each request was due. Floor: the same SQL through a \`pg\` pool of ${POOL} with ${CLIENTS} callers, no HTTP.`,
       '',
       markdownTable(
-        ['Read path', 'Peak req/s', 'p50 / p99 at peak', 'Fixed rate', 'p50 / p99 at fixed rate', 'Roster CPU per request', 'Raw-SQL floor req/s', 'Roster ÷ floor'],
+        ['Read path', 'Peak req/s', 'p50 / p99 at peak', 'Fixed rate', 'p50 / p99 at fixed rate', 'CPU stolen at fixed rate', 'Roster CPU per request', 'Raw-SQL floor req/s', 'Roster ÷ floor'],
         reads.map((r) => [
           r.name,
           fmtInt(r.peak.perSec),
           `${fmtMs(r.peak.p50Ms)} / ${fmtMs(r.peak.p99Ms)}`,
           `${fmtInt(r.fixed.rate)}/s${r.fixed.dropped ? ` (${r.fixed.dropped} dropped)` : ''}`,
           `${fmtMs(r.fixed.p50Ms)} / ${fmtMs(r.fixed.p99Ms)}`,
+          fmtPct(r.fixed.steal),
           fmtMs(r.cpuMsPerRequest),
           r.floor ? fmtInt(r.floor.perSec) : '—',
           r.floor ? fmtPct(r.peak.perSec / r.floor.perSec) : '—',
@@ -416,6 +419,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
       '',
     ];
     const notes = [
+      'CPU stolen: the share of the machine\'s CPU time that `/proc/stat` counts as steal during the fixed-rate run, time the hypervisor gave to other guests while this machine wanted to run. Every process here stalls then, so late requests bunch up behind it.',
       `Roster RSS: ${fmtInt(memoryBefore.now)} MB after start-up, ${fmtInt(memoryAfter.now)} MB at the end, peak ${fmtInt(memoryAfter.peak)} MB (VmHWM) over the whole run.`,
       `Writes: each client adds its own slice of users to one new group of the biggest tenant and removes it again, alternating; the 10,000-id calls run one at a time. Roster and the floor take turns in ${ROUNDS} rounds. The floor runs the bare INSERT … ON CONFLICT DO NOTHING / DELETE of the same ids; Roster also reads the group, checks every id (existence, tenant) and writes the audit record, in the same statement as the change.`,
       'updateOrCreateUser has no single-statement floor: it is a lookup by reference plus a versioned update and its audit record in one transaction.',

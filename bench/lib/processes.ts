@@ -171,15 +171,35 @@ export function pidsByCommand(name: string): number[] {
 }
 
 /** Busy and total CPU time of the whole machine so far, in ms (from /proc/stat). */
-export function machineCpuMs(): { busy: number; total: number } {
+/**
+ * CPU time of all cores since boot, in ms: busy (everything but idle and I/O wait), total, and steal (time the
+ * hypervisor ran something else while this machine's virtual CPUs wanted to run: a stall no process here can see).
+ */
+export function machineCpuMs(): { busy: number; total: number; steal: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already counted in user.
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const total = v.reduce((a, b) => a + b, 0);
     const idle = (v[3] ?? 0) + (v[4] ?? 0);
-    return { busy: ((total - idle) * 1000) / CLOCK_TICKS, total: (total * 1000) / CLOCK_TICKS };
+    return { busy: ((total - idle) * 1000) / CLOCK_TICKS, total: (total * 1000) / CLOCK_TICKS, steal: ((v[7] ?? 0) * 1000) / CLOCK_TICKS };
   } catch {
-    return { busy: Number.NaN, total: Number.NaN };
+    return { busy: Number.NaN, total: Number.NaN, steal: Number.NaN };
+  }
+}
+
+/** Measures the share of the machine's CPU time that was stolen by the hypervisor between start and stop. */
+export class StealMeter {
+  #start = machineCpuMs();
+
+  start(): void {
+    this.#start = machineCpuMs();
+  }
+
+  /** Stolen share of all cores' time since start (0.1 = a tenth of the machine's time went elsewhere). */
+  stop(): number {
+    const now = machineCpuMs();
+    return (now.steal - this.#start.steal) / (now.total - this.#start.total);
   }
 }
 

@@ -11,6 +11,9 @@ import { openDatabase } from '../src/db/database.ts';
 import { PLAN_EACH_CALL, StatementRegistry } from '../src/db/prepared-statements.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import * as usersRepo from '../src/repositories/users.ts';
+import * as membershipsRepo from '../src/repositories/memberships.ts';
+import * as rolesRepo from '../src/repositories/roles.ts';
+import { ELEMENTS_INLINE_UP_TO } from '../src/repositories/sql-conditions.ts';
 import { createScratchDatabase } from './helpers/server.ts';
 
 const adminUrl = process.env.DATABASE_URL;
@@ -77,6 +80,73 @@ describe('prepared statements', () => {
     } finally {
       await handle.close();
       await scratch.drop();
+    }
+  });
+
+  it('on PostgreSQL: a single membership change and a user\'s grants settle on a generic plan (short id lists are one parameter per id)', { skip: needsPostgres }, async () => {
+    const scratch = await createScratchDatabase(adminUrl!, 'roster_prep');
+    const handle = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', poolSize: 1 });
+    try {
+      await migrateToLatest(handle.db as never);
+      const tenantId = randomUUID();
+      const groupId = randomUUID();
+      await sql`insert into tenants (id, name) values (${tenantId}, 'T')`.execute(handle.db);
+      await sql`insert into user_groups (tenant_id, id, name, reference, type) values (${tenantId}, ${groupId}, 'G', 'g', 't')`.execute(handle.db);
+      // Enough users that the planner probes the indexes one id at a time, so the count of ids sets the cost.
+      await sql`insert into users (tenant_id, id, reference, email)
+        select ${tenantId}, gen_random_uuid(), 'ref-' || i, 'u' || i || '@example.com' from generate_series(1, 20000) i`.execute(handle.db);
+      const everyone = randomUUID();
+      await sql`insert into user_groups (tenant_id, id, name, reference, type) values (${tenantId}, ${everyone}, 'All', 'all', 't')`.execute(handle.db);
+      await sql`insert into user_group_members (tenant_id, group_id, user_id) select tenant_id, ${everyone}, id from users`.execute(handle.db);
+      await sql`analyze users`.execute(handle.db);
+      await sql`analyze user_group_members`.execute(handle.db);
+      const { rows: users } = await sql<{ id: string }>`select id from users order by reference limit 20`.execute(handle.db);
+      const audit = (operation: string) => ({ id: randomUUID(), tenantId, actorKind: 'apiKey', actorId: 'test', operation, targetType: 'userGroup', targetId: groupId, changes: {}, subjects: [], requestId: null });
+      for (const { id } of users) {
+        const common = { relation: 'members', tenantId, groupId, userIds: [id], requireAll: true } as const;
+        assert.deepEqual((await membershipsRepo.changeAudited(handle.db, { ...common, change: 'add', audit: audit('add') })).changed, [id]);
+        assert.deepEqual((await membershipsRepo.changeAudited(handle.db, { ...common, change: 'remove', audit: audit('remove') })).changed, [id]);
+        assert.deepEqual(await rolesRepo.userGrants(handle.db, tenantId, id), []);
+      }
+      const { rows } = await sql<{ statement: string; generic_plans: number; custom_plans: number }>`
+        select statement, generic_plans::int, custom_plans::int from pg_prepared_statements
+        where statement like '%with candidate as%' or statement like '%with who as%'`.execute(handle.db);
+      assert.equal(rows.length, 3, rows.map((r) => r.statement).join(' | '));
+      for (const r of rows) {
+        // With the ids as one array parameter PostgreSQL planned every call anew (custom 18, generic 0, the first two uses being unnamed): the generic
+        // plan counted 10 ids where each call's plan counted 1, so it always looked dearer.
+        assert.ok(r.custom_plans <= 5 && r.generic_plans >= 10, `custom ${r.custom_plans}, generic ${r.generic_plans}: ${r.statement.trim().slice(0, 120)}`);
+      }
+    } finally {
+      await handle.close();
+      await scratch.drop();
+    }
+  });
+
+  it('id lists of every length around the inline limit find exactly their rows (empty, short, long)', async () => {
+    const scratch = adminUrl ? await createScratchDatabase(adminUrl, 'roster_prep') : undefined;
+    const handle = await openDatabase(scratch ? { databaseUrl: scratch.url, dataDir: 'unused' } : { dataDir: 'memory://' });
+    try {
+      await migrateToLatest(handle.db as never);
+      const tenantId = randomUUID();
+      await sql`insert into tenants (id, name) values (${tenantId}, 'T')`.execute(handle.db);
+      const { rows } = await sql<{ id: string; reference: string }>`insert into users (tenant_id, id, reference, email)
+        select ${tenantId}, gen_random_uuid(), 'ref-' || i, 'u' || i || '@example.com' from generate_series(1, 30) i returning id, reference`.execute(handle.db);
+      const limit = ELEMENTS_INLINE_UP_TO;
+      for (const n of [0, 1, 2, limit - 1, limit, limit + 1, 30]) {
+        const some = rows.slice(0, n);
+        // An unknown id among them matches nothing.
+        const ids = [...some.map((r) => r.id), ...(n > 0 ? [randomUUID()] : [])];
+        const byId = await usersRepo.findUserKeys(handle.db, { ids });
+        assert.deepEqual(byId.map((u) => u.id).sort(), some.map((r) => r.id).sort(), `${n} ids`);
+        const byRef = await usersRepo.findUserKeys(handle.db, { tenantId, refs: some.map((r) => r.reference) });
+        assert.deepEqual(byRef.map((u) => u.reference).sort(), some.map((r) => r.reference).sort(), `${n} references`);
+        const listed = await usersRepo.listUsers(handle.db, { sort: 'createdAt', order: 'DESC', limit: 50, offset: 0, filter: { id: { valueIn: ids } } });
+        assert.equal(listed.users.length, n, `valueIn of ${n} ids`);
+      }
+    } finally {
+      await handle.close();
+      await scratch?.drop();
     }
   });
 

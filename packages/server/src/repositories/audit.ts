@@ -1,6 +1,7 @@
 import { executeCached } from '../db/statement-cache.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { array } from './sql-conditions.ts';
 
 export interface AuditRow {
   id: string;
@@ -108,13 +109,13 @@ export async function pseudonymizeSubject(db: Db, userId: string, pseudonym: str
  * change and record are atomic without a transaction of their own.
  */
 export function insertAuditOfChangedUsers(row: AuditRow, changed: string) {
-  const subjects = [...row.subjects];
+  const subjects = array(row.subjects, 'text');
   return sql`
     insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
     select ${row.id}::uuid, ${row.tenantId}::uuid, ${row.actorKind}::text, ${row.actorId}::text, ${row.operation}::text,
       ${row.targetType}::text, ${row.targetId}::text,
       ${JSON.stringify(row.changes)}::jsonb || jsonb_build_object('userIds', jsonb_agg(c.user_id)),
-      ${subjects}::text[] || coalesce(array_agg(c.user_id::text) filter (where c.user_id::text <> all(${subjects}::text[])), '{}'),
+      ${subjects} || coalesce(array_agg(c.user_id::text) filter (where c.user_id::text <> all(${subjects})), '{}'),
       ${row.requestId}::text
     from ${sql.table(changed)} c
     having count(*) > 0`;

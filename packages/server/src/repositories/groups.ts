@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, UserGroup, UserGroupFilter, UserGroupSort, UserGroupType } from '../domain/types.ts';
 import { toUserGroup, toUserGroupType } from './mappers.ts';
-import { and, dateConditions, idConditions, likeLiteral, matchesPattern, orderBy, planEachCall, stringConditions, ref, type Condition } from './sql-conditions.ts';
+import { and, array, dateConditions, idConditions, likeLiteral, matchesPattern, orderBy, planEachCall, stringConditions, ref, type Condition } from './sql-conditions.ts';
 import { groupRows } from './users.ts';
 
 export type UserGroupSearchKey = 'name' | 'reference' | 'type';
@@ -79,7 +79,7 @@ export async function countUserGroups(db: Db, q: Pick<UserGroupQuery, 'filter' |
 /** The groups each user participates in: one LATERAL page per user. */
 export async function listGroupsOfUsers(db: Db, userIds: readonly string[], q: UserGroupQuery): Promise<Map<string, UserGroup[]>> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select p.parent_id, x.* from unnest(${[...userIds]}::uuid[]) as p(parent_id)
+    select p.parent_id, x.* from unnest(${array(userIds, 'uuid')}) as p(parent_id)
     join users pu on pu.id = p.parent_id
     cross join lateral (
       select g.* from user_group_members m join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
@@ -99,14 +99,14 @@ export async function countGroupsOfUsers(
     from users pu
     join user_group_members m on m.tenant_id = pu.tenant_id and m.user_id = pu.id
     join user_groups g on g.tenant_id = m.tenant_id and g.id = m.group_id
-    where pu.id = any(${[...userIds]}::uuid[]) and ${and(userGroupConditions(q))}
+    where pu.id = any(${array(userIds, 'uuid')}) and ${and(userGroupConditions(q))}
     group by m.user_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
 
 export async function listGroupsOfRoles(db: Db, roleIds: readonly string[], q: UserGroupQuery): Promise<Map<string, UserGroup[]>> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select p.parent_id, x.* from unnest(${[...roleIds]}::uuid[]) as p(parent_id)
+    select p.parent_id, x.* from unnest(${array(roleIds, 'uuid')}) as p(parent_id)
     cross join lateral (
       select g.* from group_roles gr join user_groups g on g.tenant_id = gr.tenant_id and g.id = gr.group_id
       where gr.role_id = p.parent_id and ${and(userGroupConditions(q))}
@@ -119,24 +119,20 @@ export async function countGroupsOfRoles(db: Db, roleIds: readonly string[], q: 
   const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select gr.role_id as parent_id, count(*)::int as n
     from group_roles gr join user_groups g on g.tenant_id = gr.tenant_id and g.id = gr.group_id
-    where gr.role_id = any(${[...roleIds]}::uuid[]) and ${and(userGroupConditions(q))}
+    where gr.role_id = any(${array(roleIds, 'uuid')}) and ${and(userGroupConditions(q))}
     group by gr.role_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
 
 export async function findUserGroupById(db: Db, id: string): Promise<UserGroup | undefined> {
-  const row = await db.selectFrom('user_groups').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toUserGroup(row) : undefined;
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from user_groups where id = ${id}`, db);
+  return rows[0] ? toUserGroup(rows[0]) : undefined;
 }
 
 export async function findUserGroupByReference(db: Db, tenantId: string, reference: string): Promise<UserGroup | undefined> {
-  const row = await db
-    .selectFrom('user_groups')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('reference', '=', reference)
-    .executeTakeFirst();
-  return row ? toUserGroup(row) : undefined;
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
+    select * from user_groups where tenant_id = ${tenantId} and reference = ${reference}`, db);
+  return rows[0] ? toUserGroup(rows[0]) : undefined;
 }
 
 export interface UserGroupWrite {
@@ -202,6 +198,6 @@ export async function ensureUserGroupType(db: Db, id: string, name: string): Pro
 
 export async function findUserGroupTypesByNames(db: Db, names: readonly string[]): Promise<UserGroupType[]> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select * from user_group_types where name = any(${[...names]}::text[])`, db);
+    select * from user_group_types where name = any(${array(names, 'text')})`, db);
   return rows.map(toUserGroupType);
 }

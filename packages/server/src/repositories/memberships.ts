@@ -5,6 +5,7 @@ import type { User } from '../domain/types.ts';
 import { toUser } from './mappers.ts';
 import { insertAuditOfChangedUsers, type AuditRow } from './audit.ts';
 import { userSelection, type GroupRelation } from './users.ts';
+import { array } from './sql-conditions.ts';
 
 const table = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
 
@@ -24,7 +25,7 @@ export async function addToGroup(
   if (userIds.length === 0) return [];
   const { rows } = await executeCached(sql<{ user_id: string }>`
     insert into ${table(relation)} (tenant_id, group_id, user_id)
-    select ${tenantId}::uuid, ${groupId}::uuid, u.id from unnest(${[...userIds].sort()}::uuid[]) as t(id)
+    select ${tenantId}::uuid, ${groupId}::uuid, u.id from unnest(${array([...userIds].sort(), 'uuid')}) as t(id)
     join users u on u.tenant_id = ${tenantId}::uuid and u.id = t.id
     order by u.id
     on conflict do nothing
@@ -43,7 +44,7 @@ export async function removeFromGroup(
   if (userIds.length === 0) return [];
   const { rows } = await executeCached(sql<{ user_id: string }>`
     delete from ${table(relation)}
-    where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = any(${[...userIds]}::uuid[])
+    where tenant_id = ${tenantId} and group_id = ${groupId} and user_id = any(${array(userIds, 'uuid')})
     returning user_id`, db);
   return rows.map((r) => r.user_id);
 }
@@ -79,8 +80,8 @@ export async function changeAudited(db: Db, c: AuditedChange): Promise<AuditedCh
   const ids = [...c.userIds].sort();
   // A membership row exists only for a user of the group's tenant, so a removal needs the users only to count them.
   const candidate = c.requireAll || c.change === 'add'
-    ? sql`select u.id from unnest(${ids}::uuid[]) as t(id) join users u on u.tenant_id = ${c.tenantId}::uuid and u.id = t.id`
-    : sql`select t.id from unnest(${ids}::uuid[]) as t(id)`;
+    ? sql`select u.id from unnest(${array(ids, 'uuid')}) as t(id) join users u on u.tenant_id = ${c.tenantId}::uuid and u.id = t.id`
+    : sql`select t.id from unnest(${array(ids, 'uuid')}) as t(id)`;
   const heldBack = c.requireAll ? sql`((select count(*) from candidate) <> ${ids.length})` : sql`false`;
   const change = c.change === 'add'
     ? sql`insert into ${table(c.relation)} (tenant_id, group_id, user_id)
@@ -110,7 +111,7 @@ export async function isInGroup(db: Db, relation: GroupRelation, tenantId: strin
 export async function managedAmong(db: Db, tenantId: string, groupIds: readonly string[], userId: string): Promise<string[]> {
   const { rows } = await executeCached(sql<{ group_id: string }>`
     select group_id from user_group_managers
-    where tenant_id = ${tenantId} and user_id = ${userId} and group_id = any(${[...groupIds]}::uuid[])`, db);
+    where tenant_id = ${tenantId} and user_id = ${userId} and group_id = any(${array(groupIds, 'uuid')})`, db);
   return rows.map((r) => r.group_id);
 }
 
@@ -173,7 +174,7 @@ function membershipFilterCondition(filters: readonly MembershipFilter[]) {
     const parts = [sql`true`];
     if (f.addedAfter) parts.push(sql`rel.added_at >= ${f.addedAfter.toISOString()}::timestamptz`);
     if (f.addedBefore) parts.push(sql`rel.added_at < ${f.addedBefore.toISOString()}::timestamptz`);
-    if (f.userIds) parts.push(sql`rel.user_id = any(${[...f.userIds]}::uuid[])`);
+    if (f.userIds) parts.push(sql`rel.user_id = any(${array(f.userIds, 'uuid')})`);
     return sql`(${sql.join(parts, sql` and `)})`;
   });
   return sql`(${sql.join(each, sql` or `)})`;

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { PermissionGrant, Role, RoleFilter, RoleScope, RoleSort, SortOrder } from '../domain/types.ts';
 import { toRole } from './mappers.ts';
-import { and, booleanConditions, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
+import { and, array, booleanConditions, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 import { groupRows } from './users.ts';
 
 export interface RoleQuery {
@@ -38,7 +38,7 @@ function roleConditions(q: Pick<RoleQuery, 'filter' | 'tenantIds' | 'search'>): 
     ...booleanConditions(r('is_system_managed'), f.isSystemManaged),
     ...idConditions(r('tenant_id'), f.tenantId),
   ];
-  if (q.tenantIds) out.push(sql`(r.tenant_id is null or r.tenant_id = any(${[...q.tenantIds]}::uuid[]))`);
+  if (q.tenantIds) out.push(sql`(r.tenant_id is null or r.tenant_id = any(${array(q.tenantIds, 'uuid')}))`);
   const userConds = idConditions(ref('ur.user_id'), f.userId);
   if (userConds.length > 0) out.push(sql`exists (select 1 from user_roles ur where ur.role_id = r.id and ${and(userConds)})`);
   const groupConds = idConditions(ref('gr.group_id'), f.userGroupId);
@@ -67,7 +67,7 @@ export type RoleHolder = 'user' | 'group';
 export async function listRolesOf(db: Db, holder: RoleHolder, parentIds: readonly string[], q: RoleQuery): Promise<Map<string, Role[]>> {
   const link = holder === 'user' ? sql`user_roles l where l.user_id = p.parent_id` : sql`group_roles l where l.group_id = p.parent_id`;
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select p.parent_id, x.* from unnest(${[...parentIds]}::uuid[]) as p(parent_id)
+    select p.parent_id, x.* from unnest(${array(parentIds, 'uuid')}) as p(parent_id)
     cross join lateral (
       select r.* from roles r where r.id in (select l.role_id from ${link}) and ${and(roleConditions(q))}
       order by ${roleOrder(q)} limit ${q.limit} offset ${q.offset}
@@ -80,7 +80,7 @@ export async function countRolesOf(db: Db, holder: RoleHolder, parentIds: readon
   const parent = holder === 'user' ? ref('l.user_id') : ref('l.group_id');
   const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select ${parent} as parent_id, count(*)::int as n from ${link}
-    where ${parent} = any(${[...parentIds]}::uuid[]) and ${and(roleConditions(q))}
+    where ${parent} = any(${array(parentIds, 'uuid')}) and ${and(roleConditions(q))}
     group by ${parent}`, db);
   return new Map(rows.map((row) => [row.parent_id, row.n]));
 }
@@ -93,7 +93,7 @@ export async function findRoleById(db: Db, id: string): Promise<Role | undefined
 /** Roles by key as seen from one tenant: its own roles and the platform roles. */
 export async function findRolesByKeys(db: Db, tenantId: string, keys: readonly string[]): Promise<Role[]> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select * from roles where key = any(${[...keys]}::text[]) and (tenant_id is null or tenant_id = ${tenantId})`, db);
+    select * from roles where key = any(${array(keys, 'text')}) and (tenant_id is null or tenant_id = ${tenantId})`, db);
   return rows.map(toRole);
 }
 
@@ -120,12 +120,12 @@ export async function insertRole(
 
 export async function assignRolesToUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
   await executeCached(sql`insert into user_roles (tenant_id, user_id, role_id)
-            select ${tenantId}::uuid, ${userId}::uuid, id from unnest(${[...roleIds]}::uuid[]) as t(id)
+            select ${tenantId}::uuid, ${userId}::uuid, id from unnest(${array(roleIds, 'uuid')}) as t(id)
             on conflict do nothing`, db);
 }
 
 export async function unassignRolesFromUser(db: Db, tenantId: string, userId: string, roleIds: readonly string[]): Promise<void> {
-  await executeCached(sql`delete from user_roles where tenant_id = ${tenantId} and user_id = ${userId} and role_id = any(${[...roleIds]}::uuid[])`, db);
+  await executeCached(sql`delete from user_roles where tenant_id = ${tenantId} and user_id = ${userId} and role_id = any(${array(roleIds, 'uuid')})`, db);
 }
 
 export interface GroupRoleRow {
@@ -152,7 +152,7 @@ export async function addGroupRoles(db: Db, tenantId: string, groupId: string, a
 
 export async function removeGroupRoles(db: Db, tenantId: string, groupId: string, roleIds: readonly string[]): Promise<void> {
   if (roleIds.length === 0) return;
-  await executeCached(sql`delete from group_roles where tenant_id = ${tenantId} and group_id = ${groupId} and role_id = any(${[...roleIds]}::uuid[])`, db);
+  await executeCached(sql`delete from group_roles where tenant_id = ${tenantId} and group_id = ${groupId} and role_id = any(${array(roleIds, 'uuid')})`, db);
 }
 
 export interface GrantRow {
@@ -176,7 +176,7 @@ export async function userGrants(db: Db, tenantId: string, userId: string): Prom
 export async function grantsOfUsers(db: Db, users: readonly { tenantId: string; userId: string }[]): Promise<Map<string, GrantRow[]>> {
   if (users.length === 0) return new Map();
   const { rows } = await executeCached(sql<{ user_id: string; role_id: string; role_name: string; permissions: PermissionGrant[]; via: 'direct' | 'group'; group_id: string | null; group_name: string | null }>`
-    with who as (select * from unnest(${users.map((u) => u.tenantId)}::uuid[], ${users.map((u) => u.userId)}::uuid[]) as w(tenant_id, user_id))
+    with who as (select * from unnest(${array(users.map((u) => u.tenantId), 'uuid')}, ${array(users.map((u) => u.userId), 'uuid')}) as w(tenant_id, user_id))
     select who.user_id, r.id as role_id, r.name as role_name, r.permissions, 'direct' as via, null::uuid as group_id, null as group_name
     from who join user_roles ur on ur.tenant_id = who.tenant_id and ur.user_id = who.user_id join roles r on r.id = ur.role_id
     union all
@@ -199,6 +199,6 @@ export async function grantsOfUsers(db: Db, users: readonly { tenantId: string; 
 /** Platform roles and the tenant's own roles, by id. */
 export async function findRolesVisibleToTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<Role[]> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select * from roles where id = any(${[...ids]}::uuid[]) and (tenant_id is null or tenant_id = ${tenantId})`, db);
+    select * from roles where id = any(${array(ids, 'uuid')}) and (tenant_id is null or tenant_id = ${tenantId})`, db);
   return rows.map(toRole);
 }

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, Tenant, TenantFilter, TenantSort } from '../domain/types.ts';
 import { toTenant } from './mappers.ts';
-import { and, idConditions, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
+import { and, array, idConditions, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 
 export interface TenantQuery {
   readonly filter: TenantFilter;
@@ -33,12 +33,12 @@ export async function countTenants(db: Db, filter: TenantFilter): Promise<number
 }
 
 export async function findTenantById(db: Db, id: string): Promise<Tenant | undefined> {
-  const row = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toTenant(row) : undefined;
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from tenants where id = ${id}`, db);
+  return rows[0] ? toTenant(rows[0]) : undefined;
 }
 
 export async function findTenantsByIds(db: Db, ids: readonly string[]): Promise<Tenant[]> {
-  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from tenants where id = any(${[...ids]}::uuid[])`, db);
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from tenants where id = any(${array(ids, 'uuid')})`, db);
   return rows.map(toTenant);
 }
 

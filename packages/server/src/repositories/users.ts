@@ -6,6 +6,7 @@ import type { KeysetPosition } from '../services/keyset-cursor.ts';
 import { toUser } from './mappers.ts';
 import {
   and,
+  array,
   booleanConditions,
   dateConditions,
   idConditions,
@@ -79,7 +80,7 @@ export function userConditions(filter: UserFilter, search: UserQuery['search']):
   const g = filter.userGroupId;
   if (g) {
     const memberOf = (ids: readonly string[]) =>
-      sql`exists (select 1 from user_group_members m where m.tenant_id = u.tenant_id and m.user_id = u.id and m.group_id = any(${[...ids]}::uuid[]))`;
+      sql`exists (select 1 from user_group_members m where m.tenant_id = u.tenant_id and m.user_id = u.id and m.group_id = any(${array(ids, 'uuid')}))`;
     // One group: its tenant, read first (an InitPlan), lets the membership primary key (tenant_id, group_id,
     // user_id) serve both a count and the probe of each user; without it a count over 10M memberships scanned
     // them all (0.8 s for a 4-member group at 1M users, 17 ms with it).
@@ -251,7 +252,7 @@ export async function listUsersOfGroups(
 ): Promise<Map<string, User[]>> {
   // Planned per call: the groups' sizes decide between walking the members and walking the tenant's users.
   const { rows } = await executeCached(sql<Record<string, unknown>>`${planEachCall(true)}
-    select p.parent_id, x.* from unnest(${[...groupIds]}::uuid[]) as p(parent_id)
+    select p.parent_id, x.* from unnest(${array(groupIds, 'uuid')}) as p(parent_id)
     join user_groups pg on pg.id = p.parent_id
     cross join lateral (
       select ${userSelection(q.fields)} from (
@@ -276,7 +277,7 @@ export async function countUsersOfGroups(
     select rel.group_id as parent_id, count(*)::int as n from user_groups pg
     join ${relationTable(relation)} rel on rel.tenant_id = pg.tenant_id and rel.group_id = pg.id
     join users u on u.tenant_id = rel.tenant_id and u.id = rel.user_id
-    where pg.id = any(${[...groupIds]}::uuid[]) and ${and(userConditions(q.filter, q.search))}
+    where pg.id = any(${array(groupIds, 'uuid')}) and ${and(userConditions(q.filter, q.search))}
     group by rel.group_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
@@ -284,7 +285,7 @@ export async function countUsersOfGroups(
 export async function countUsersOfTenants(db: Db, tenantIds: readonly string[], activeOnly: boolean): Promise<Map<string, number>> {
   const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select u.tenant_id as parent_id, count(*)::int as n from users u
-    where u.tenant_id = any(${[...tenantIds]}::uuid[]) ${activeOnly ? sql`and u.active` : sql``}
+    where u.tenant_id = any(${array(tenantIds, 'uuid')}) ${activeOnly ? sql`and u.active` : sql``}
     group by u.tenant_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
@@ -295,11 +296,11 @@ export async function countUsersOfRoles(db: Db, roleIds: readonly string[], tena
   const inTenant = (column: string) => (tenantId === undefined ? sql`true` : sql`${sql.ref(column)} = ${tenantId}`);
   const { rows } = await executeCached(sql<{ parent_id: string; n: number }>`
     select x.role_id as parent_id, count(distinct (x.tenant_id, x.user_id))::int as n from (
-      select ur.role_id, ur.tenant_id, ur.user_id from user_roles ur where ur.role_id = any(${[...roleIds]}::uuid[]) and ${inTenant('ur.tenant_id')}
+      select ur.role_id, ur.tenant_id, ur.user_id from user_roles ur where ur.role_id = any(${array(roleIds, 'uuid')}) and ${inTenant('ur.tenant_id')}
       union all
       select gr.role_id, m.tenant_id, m.user_id from group_roles gr
       join user_group_members m on m.tenant_id = gr.tenant_id and m.group_id = gr.group_id
-      where gr.role_id = any(${[...roleIds]}::uuid[]) and ${inTenant('gr.tenant_id')}
+      where gr.role_id = any(${array(roleIds, 'uuid')}) and ${inTenant('gr.tenant_id')}
     ) x group by x.role_id`, db);
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
@@ -323,7 +324,7 @@ export async function findUserById(db: Db, id: string, fields?: readonly (keyof 
 
 export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<User[]> {
   if (ids.length === 0) return [];
-  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from users where id = any(${[...ids]}::uuid[])`, db);
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from users where id = any(${array(ids, 'uuid')})`, db);
   return rows.map(toUser);
 }
 
@@ -336,8 +337,8 @@ export interface UserKey {
 /** Just the keys of many users: what membership calls need to check 10,000 ids cheaply. */
 export async function findUserKeys(db: Db, by: { ids: readonly string[] } | { tenantId: string; refs: readonly string[] }): Promise<UserKey[]> {
   const where = 'ids' in by
-    ? sql`id = any(${[...by.ids]}::uuid[])`
-    : sql`tenant_id = ${by.tenantId} and reference = any(${[...by.refs]}::text[])`;
+    ? sql`id = any(${array(by.ids, 'uuid')})`
+    : sql`tenant_id = ${by.tenantId} and reference = any(${array(by.refs, 'text')})`;
   if (('ids' in by ? by.ids : by.refs).length === 0) return [];
   const { rows } = await executeCached(sql<{ id: string; tenant_id: string; reference: string }>`
     select id, tenant_id, reference from users where ${where}`, db);
@@ -347,13 +348,13 @@ export async function findUserKeys(db: Db, by: { ids: readonly string[] } | { te
 export async function findUsersByReferences(db: Db, tenantId: string, refs: readonly string[]): Promise<User[]> {
   if (refs.length === 0) return [];
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select * from users where tenant_id = ${tenantId} and reference = any(${[...refs]}::text[])`, db);
+    select * from users where tenant_id = ${tenantId} and reference = any(${array(refs, 'text')})`, db);
   return rows.map(toUser);
 }
 
 export async function findUserByReference(db: Db, tenantId: string, reference: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('reference', '=', reference).executeTakeFirst();
-  return row ? toUser(row) : undefined;
+  const { rows } = await executeCached(sql<Record<string, unknown>>`select * from users where tenant_id = ${tenantId} and reference = ${reference}`, db);
+  return rows[0] ? toUser(rows[0]) : undefined;
 }
 
 export async function findUserByEmail(db: Db, tenantId: string, email: string): Promise<User | undefined> {
