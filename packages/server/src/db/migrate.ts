@@ -5,6 +5,7 @@ import * as permissions from './migrations/0002-permissions.ts';
 import * as reliability from './migrations/0003-reliability.ts';
 import * as citusKeys from './migrations/0004-citus-keys.ts';
 import * as searchIndexes from './migrations/0005-search-indexes.ts';
+import * as membershipStatistics from './migrations/0006-membership-statistics.ts';
 
 /** Migrations are listed in code, in order, and never edited once shipped. */
 const migrations: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0003-reliability': reliability,
   '0004-citus-keys': citusKeys,
   '0005-search-indexes': searchIndexes,
+  '0006-membership-statistics': membershipStatistics,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
