@@ -113,8 +113,8 @@ describe('prepared statements', () => {
         where statement like '%with candidate as%' or statement like '%with who as%'`.execute(handle.db);
       assert.equal(rows.length, 3, rows.map((r) => r.statement).join(' | '));
       for (const r of rows) {
-        // With the ids as one array parameter PostgreSQL planned every call anew (custom 18, generic 0, the first two uses being unnamed): the generic
-        // plan counted 10 ids where each call's plan counted 1, so it always looked dearer.
+        // With the ids as one array parameter PostgreSQL planned every call anew (custom 18, generic 0; the first
+        // two uses run unnamed): the generic plan counted 10 ids where each call's plan counted 1.
         assert.ok(r.custom_plans <= 5 && r.generic_plans >= 10, `custom ${r.custom_plans}, generic ${r.generic_plans}: ${r.statement.trim().slice(0, 120)}`);
       }
     } finally {
