@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { openDatabase } from '../src/db/database.ts';
+import { openDatabase, type Db } from '../src/db/database.ts';
 import { PLAN_EACH_CALL, StatementRegistry } from '../src/db/prepared-statements.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import * as usersRepo from '../src/repositories/users.ts';
@@ -18,6 +18,30 @@ import { createScratchDatabase } from './helpers/server.ts';
 
 const adminUrl = process.env.DATABASE_URL;
 const needsPostgres = adminUrl ? false : 'DATABASE_URL is not set (PGlite has no named statements)';
+
+/**
+ * A migrated database holding one tenant with `users` users (`ref-1`, `u1@example.com`, ...): a scratch PostgreSQL
+ * database on one connection (so `pg_prepared_statements` sees every statement) with DATABASE_URL, else PGlite.
+ */
+async function tenantWithUsers(users: number): Promise<{ db: Db; tenantId: string; close(): Promise<void> }> {
+  const scratch = adminUrl ? await createScratchDatabase(adminUrl, 'roster_prep') : undefined;
+  const handle = await openDatabase(scratch ? { databaseUrl: scratch.url, dataDir: 'unused', poolSize: 1 } : { dataDir: 'memory://' });
+  const close = async () => {
+    await handle.close();
+    await scratch?.drop();
+  };
+  try {
+    await migrateToLatest(handle.db as never);
+    const tenantId = randomUUID();
+    await sql`insert into tenants (id, name) values (${tenantId}, 'T')`.execute(handle.db);
+    await sql`insert into users (tenant_id, id, reference, email)
+      select ${tenantId}, gen_random_uuid(), 'ref-' || i, 'u' || i || '@example.com' from generate_series(1, ${users}) i`.execute(handle.db);
+    return { db: handle.db, tenantId, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
 
 describe('prepared statements', () => {
   it('the registry names a text from its threshold-th use, and at most max texts', () => {
@@ -56,61 +80,48 @@ describe('prepared statements', () => {
   });
 
   it('on PostgreSQL: a point lookup runs a generic plan; a statement whose plan depends on its values is never prepared', { skip: needsPostgres }, async () => {
-    const scratch = await createScratchDatabase(adminUrl!, 'roster_prep');
-    const handle = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', poolSize: 1 });
+    const { db, close } = await tenantWithUsers(50);
     try {
-      await migrateToLatest(handle.db as never);
-      const tenantId = randomUUID();
-      await sql`insert into tenants (id, name) values (${tenantId}, 'T')`.execute(handle.db);
-      await sql`insert into users (tenant_id, id, reference, email)
-        select ${tenantId}, gen_random_uuid(), 'ref-' || i, 'u' || i || '@example.com' from generate_series(1, 50) i`.execute(handle.db);
       const base = { sort: 'createdAt', order: 'DESC', limit: 10, offset: 0 } as const;
       for (let i = 1; i <= 10; i++) {
-        const byRef = await usersRepo.listUsers(handle.db, { ...base, filter: { reference: { equalTo: `ref-${i}` } } });
+        const byRef = await usersRepo.listUsers(db, { ...base, filter: { reference: { equalTo: `ref-${i}` } } });
         assert.equal(byRef.users.length, 1);
         // A substring search: the pattern decides whether the trigram index pays, so it is planned per call.
-        const search = await usersRepo.listUsers(handle.db, { ...base, filter: { search: `u${i}@` } });
+        const search = await usersRepo.listUsers(db, { ...base, filter: { search: `u${i}@` } });
         assert.equal(search.users.length, 1);
       }
       const { rows } = await sql<{ statement: string; generic_plans: number; custom_plans: number }>`
-        select statement, generic_plans::int, custom_plans::int from pg_prepared_statements where statement like '%from users u%'`.execute(handle.db);
+        select statement, generic_plans::int, custom_plans::int from pg_prepared_statements where statement like '%from users u%'`.execute(db);
       assert.equal(rows.length, 1, `only the lookup is prepared: ${rows.map((r) => r.statement).join(' | ')}`);
       assert.match(rows[0]!.statement, /"reference" = \$1/);
       assert.ok(rows[0]!.generic_plans > 0, `the lookup reached a generic plan (custom ${rows[0]!.custom_plans}, generic ${rows[0]!.generic_plans})`);
     } finally {
-      await handle.close();
-      await scratch.drop();
+      await close();
     }
   });
 
   it('on PostgreSQL: a single membership change and a user\'s grants settle on a generic plan (short id lists are one parameter per id)', { skip: needsPostgres }, async () => {
-    const scratch = await createScratchDatabase(adminUrl!, 'roster_prep');
-    const handle = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', poolSize: 1 });
+    // Enough users that the planner probes the indexes one id at a time, so the count of ids sets the cost.
+    const { db, tenantId, close } = await tenantWithUsers(20_000);
     try {
-      await migrateToLatest(handle.db as never);
-      const tenantId = randomUUID();
       const groupId = randomUUID();
-      await sql`insert into tenants (id, name) values (${tenantId}, 'T')`.execute(handle.db);
-      await sql`insert into user_groups (tenant_id, id, name, reference, type) values (${tenantId}, ${groupId}, 'G', 'g', 't')`.execute(handle.db);
-      // Enough users that the planner probes the indexes one id at a time, so the count of ids sets the cost.
-      await sql`insert into users (tenant_id, id, reference, email)
-        select ${tenantId}, gen_random_uuid(), 'ref-' || i, 'u' || i || '@example.com' from generate_series(1, 20000) i`.execute(handle.db);
+      await sql`insert into user_groups (tenant_id, id, name, reference, type) values (${tenantId}, ${groupId}, 'G', 'g', 't')`.execute(db);
       const everyone = randomUUID();
-      await sql`insert into user_groups (tenant_id, id, name, reference, type) values (${tenantId}, ${everyone}, 'All', 'all', 't')`.execute(handle.db);
-      await sql`insert into user_group_members (tenant_id, group_id, user_id) select tenant_id, ${everyone}, id from users`.execute(handle.db);
-      await sql`analyze users`.execute(handle.db);
-      await sql`analyze user_group_members`.execute(handle.db);
-      const { rows: users } = await sql<{ id: string }>`select id from users order by reference limit 20`.execute(handle.db);
+      await sql`insert into user_groups (tenant_id, id, name, reference, type) values (${tenantId}, ${everyone}, 'All', 'all', 't')`.execute(db);
+      await sql`insert into user_group_members (tenant_id, group_id, user_id) select tenant_id, ${everyone}, id from users`.execute(db);
+      await sql`analyze users`.execute(db);
+      await sql`analyze user_group_members`.execute(db);
+      const { rows: users } = await sql<{ id: string }>`select id from users order by reference limit 20`.execute(db);
       const audit = (operation: string) => ({ id: randomUUID(), tenantId, actorKind: 'apiKey', actorId: 'test', operation, targetType: 'userGroup', targetId: groupId, changes: {}, subjects: [], requestId: null });
       for (const { id } of users) {
         const common = { relation: 'members', tenantId, groupId, userIds: [id], requireAll: true } as const;
-        assert.deepEqual((await membershipsRepo.changeAudited(handle.db, { ...common, change: 'add', audit: audit('add') })).changed, [id]);
-        assert.deepEqual((await membershipsRepo.changeAudited(handle.db, { ...common, change: 'remove', audit: audit('remove') })).changed, [id]);
-        assert.deepEqual(await rolesRepo.userGrants(handle.db, tenantId, id), []);
+        assert.deepEqual((await membershipsRepo.changeAudited(db, { ...common, change: 'add', audit: audit('add') })).changed, [id]);
+        assert.deepEqual((await membershipsRepo.changeAudited(db, { ...common, change: 'remove', audit: audit('remove') })).changed, [id]);
+        assert.deepEqual(await rolesRepo.userGrants(db, tenantId, id), []);
       }
       const { rows } = await sql<{ statement: string; generic_plans: number; custom_plans: number }>`
         select statement, generic_plans::int, custom_plans::int from pg_prepared_statements
-        where statement like '%with candidate as%' or statement like '%with who as%'`.execute(handle.db);
+        where statement like '%with candidate as%' or statement like '%with who as%'`.execute(db);
       assert.equal(rows.length, 3, rows.map((r) => r.statement).join(' | '));
       for (const r of rows) {
         // With the ids as one array parameter PostgreSQL planned every call anew (custom 18, generic 0; the first
@@ -118,35 +129,28 @@ describe('prepared statements', () => {
         assert.ok(r.custom_plans <= 5 && r.generic_plans >= 10, `custom ${r.custom_plans}, generic ${r.generic_plans}: ${r.statement.trim().slice(0, 120)}`);
       }
     } finally {
-      await handle.close();
-      await scratch.drop();
+      await close();
     }
   });
 
   it('id lists of every length around the inline limit find exactly their rows (empty, short, long)', async () => {
-    const scratch = adminUrl ? await createScratchDatabase(adminUrl, 'roster_prep') : undefined;
-    const handle = await openDatabase(scratch ? { databaseUrl: scratch.url, dataDir: 'unused' } : { dataDir: 'memory://' });
+    const { db, tenantId, close } = await tenantWithUsers(30);
     try {
-      await migrateToLatest(handle.db as never);
-      const tenantId = randomUUID();
-      await sql`insert into tenants (id, name) values (${tenantId}, 'T')`.execute(handle.db);
-      const { rows } = await sql<{ id: string; reference: string }>`insert into users (tenant_id, id, reference, email)
-        select ${tenantId}, gen_random_uuid(), 'ref-' || i, 'u' || i || '@example.com' from generate_series(1, 30) i returning id, reference`.execute(handle.db);
+      const { rows } = await sql<{ id: string; reference: string }>`select id, reference from users order by reference`.execute(db);
       const limit = ELEMENTS_INLINE_UP_TO;
       for (const n of [0, 1, 2, limit - 1, limit, limit + 1, 30]) {
         const some = rows.slice(0, n);
         // An unknown id among them matches nothing.
         const ids = [...some.map((r) => r.id), ...(n > 0 ? [randomUUID()] : [])];
-        const byId = await usersRepo.findUserKeys(handle.db, { ids });
+        const byId = await usersRepo.findUserKeys(db, { ids });
         assert.deepEqual(byId.map((u) => u.id).sort(), some.map((r) => r.id).sort(), `${n} ids`);
-        const byRef = await usersRepo.findUserKeys(handle.db, { tenantId, refs: some.map((r) => r.reference) });
+        const byRef = await usersRepo.findUserKeys(db, { tenantId, refs: some.map((r) => r.reference) });
         assert.deepEqual(byRef.map((u) => u.reference).sort(), some.map((r) => r.reference).sort(), `${n} references`);
-        const listed = await usersRepo.listUsers(handle.db, { sort: 'createdAt', order: 'DESC', limit: 50, offset: 0, filter: { id: { valueIn: ids } } });
+        const listed = await usersRepo.listUsers(db, { sort: 'createdAt', order: 'DESC', limit: 50, offset: 0, filter: { id: { valueIn: ids } } });
         assert.equal(listed.users.length, n, `valueIn of ${n} ids`);
       }
     } finally {
-      await handle.close();
-      await scratch?.drop();
+      await close();
     }
   });
 
