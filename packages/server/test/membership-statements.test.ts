@@ -1,7 +1,7 @@
 /**
- * A membership change is one statement that changes the rows and writes the audit record (no BEGIN/COMMIT),
- * after the group is read: the same count for 1 id as for 300, for adds and removes, and when an all-or-nothing
- * call is refused, nothing at all is written.
+ * A membership change is one statement that changes the rows and writes the audit record (no BEGIN/COMMIT); for
+ * the super-admin naming the group by id, that statement reads the group too: the same count for 1 id as for 300,
+ * for adds and removes, and when an all-or-nothing call is refused, nothing at all is written.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -33,7 +33,7 @@ describe('membership changes: statements per call', () => {
     return server.queryCount();
   }
 
-  it('adding or removing 1 or 300 users is the group read plus one statement', async () => {
+  it('adding or removing 1 or 300 users is one statement, the group read included', async () => {
     const group = await createGroup(server, { tenantId, type: 'team' });
     const one = [users[0]!.id];
     const many = users.slice(1).map((u) => u.id);
@@ -43,7 +43,7 @@ describe('membership changes: statements per call', () => {
       removeOne: await statements(REMOVE, { g: group.id, u: one }),
       removeMany: await statements(REMOVE, { g: group.id, u: many }),
     };
-    assert.deepEqual(counts, { addOne: 2, addMany: 2, removeOne: 2, removeMany: 2 });
+    assert.deepEqual(counts, { addOne: 1, addMany: 1, removeOne: 1, removeMany: 1 });
 
     const log = await gqlOk<{ auditEvents: { data: { operation: string; changes: { userIds: string[] } }[] } }>(server, AUDIT, { g: group.id });
     const entries = log.auditEvents.data.filter((e) => e.operation.startsWith('userGroup.members.')).reverse();
@@ -78,5 +78,23 @@ describe('membership changes: statements per call', () => {
     await gqlOk(server, ADD, { g: group.id, u: [users[0]!.id] });
     const after = await gqlOk<{ auditEvents: { data: { operation: string }[] } }>(server, AUDIT, { g: group.id });
     assert.equal(after.auditEvents.data.filter((e) => e.operation === 'userGroup.members.add').length, 1);
+  });
+
+  it('an unknown group, or a group named with another tenant, is NOT_FOUND after that one statement, which wrote nothing', async () => {
+    const group = await createGroup(server, { tenantId });
+    const otherTenant = await createTenant(server, unique('Other'));
+    const PLUVO_ADD = 'mutation($g: UUID, $t: UUID, $u: [UUID!]) { addUsersToGroup(groupId: $g, tenantId: $t, userIds: $u) { addedIds } }';
+
+    server.resetQueryCount();
+    expectError(await gql(server, ADD, { g: randomUUID(), u: [users[0]!.id] }), 'NOT_FOUND', 'userGroupId');
+    expectError(await gql(server, PLUVO_ADD, { g: group.id, t: otherTenant, u: [users[0]!.id] }), 'NOT_FOUND', 'groupId');
+    assert.equal(server.queryCount(), 2);
+
+    // Named with its own tenant, the same call goes through.
+    const added = await gqlOk<{ addUsersToGroup: { addedIds: string[] } }>(server, PLUVO_ADD, { g: group.id.toUpperCase(), t: tenantId, u: [users[0]!.id] });
+    assert.deepEqual(added.addUsersToGroup.addedIds, [users[0]!.id]);
+    const log = await gqlOk<{ auditEvents: { data: { operation: string; changes: { userIds: string[] } }[] } }>(server, AUDIT, { g: group.id });
+    const memberChanges = log.auditEvents.data.filter((e) => e.operation.startsWith('userGroup.members.'));
+    assert.deepEqual(memberChanges.map((e) => [e.operation, e.changes.userIds]), [['userGroup.members.add', [users[0]!.id]]]);
   });
 });

@@ -118,11 +118,15 @@ describe('prepared statements', () => {
         assert.deepEqual((await membershipsRepo.changeAudited(db, { ...common, change: 'add', audit: audit('add') })).changed, [id]);
         assert.deepEqual((await membershipsRepo.changeAudited(db, { ...common, change: 'remove', audit: audit('remove') })).changed, [id]);
         assert.deepEqual(await rolesRepo.userGrants(db, tenantId, id), []);
+        // The super-admin's form, which reads the group in the same statement.
+        const { tenantId: _known, ...byGroupId } = common;
+        assert.deepEqual((await membershipsRepo.changeAuditedInGroup(db, { ...byGroupId, tenantId: undefined, change: 'add', audit: audit('add') }))?.changed, [id]);
+        assert.deepEqual((await membershipsRepo.changeAuditedInGroup(db, { ...byGroupId, tenantId: undefined, change: 'remove', audit: audit('remove') }))?.changed, [id]);
       }
       const { rows } = await sql<{ statement: string; generic_plans: number; custom_plans: number }>`
         select statement, generic_plans::int, custom_plans::int from pg_prepared_statements
-        where statement like '%with candidate as%' or statement like '%with who as%'`.execute(db);
-      assert.equal(rows.length, 3, rows.map((r) => r.statement).join(' | '));
+        where statement like '%with candidate as%' or statement like '%with group_read as%' or statement like '%with who as%'`.execute(db);
+      assert.equal(rows.length, 5, rows.map((r) => r.statement).join(' | '));
       for (const r of rows) {
         // With the ids as one array parameter PostgreSQL planned every call anew (custom 18, generic 0; the first
         // two uses run unnamed): the generic plan counted 10 ids where each call's plan counted 1.

@@ -1,5 +1,5 @@
 import { executeCached } from '../db/statement-cache.ts';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { array } from './sql-conditions.ts';
 
@@ -106,13 +106,14 @@ export async function pseudonymizeSubject(db: Db, userId: string, pseudonym: str
  * The `insert into audit_log` of a statement whose data-modifying CTE `changed` (a `user_id` column) changed a
  * group's members: one record if it changed any row, none otherwise. The record's `changes` gain
  * `{ userIds: [...] }` and the changed users join its subjects. Being part of the statement that makes the change,
- * change and record are atomic without a transaction of their own.
+ * change and record are atomic without a transaction of their own. `tenant`: the record's tenant, when the
+ * statement itself reads it.
  */
-export function insertAuditOfChangedUsers(row: AuditRow, changed: string) {
+export function insertAuditOfChangedUsers(row: AuditRow, changed: string, tenant: RawBuilder<unknown> = sql`${row.tenantId}::uuid`) {
   const subjects = array(row.subjects, 'text');
   return sql`
     insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
-    select ${row.id}::uuid, ${row.tenantId}::uuid, ${row.actorKind}::text, ${row.actorId}::text, ${row.operation}::text,
+    select ${row.id}::uuid, ${tenant}, ${row.actorKind}::text, ${row.actorId}::text, ${row.operation}::text,
       ${row.targetType}::text, ${row.targetId}::text,
       ${JSON.stringify(row.changes)}::jsonb || jsonb_build_object('userIds', jsonb_agg(c.user_id)),
       ${subjects} || coalesce(array_agg(c.user_id::text) filter (where c.user_id::text <> all(${subjects})), '{}'),

@@ -1,8 +1,8 @@
 import { executeCached } from '../db/statement-cache.ts';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { User } from '../domain/types.ts';
-import { toUser } from './mappers.ts';
+import type { User, UserGroup } from '../domain/types.ts';
+import { toUser, toUserGroup } from './mappers.ts';
 import { insertAuditOfChangedUsers, type AuditRow } from './audit.ts';
 import { userSelection, type GroupRelation } from './users.ts';
 import { array } from './sql-conditions.ts';
@@ -77,28 +77,56 @@ export interface AuditedChangeResult {
  */
 export async function changeAudited(db: Db, c: AuditedChange): Promise<AuditedChangeResult> {
   if (c.userIds.length === 0) return { changed: [], heldBack: false };
+  const { rows } = await executeCached(sql<{ changed: string[]; held_back: boolean }>`
+    ${changeStatement(c, sql`${c.tenantId}::uuid`, undefined)}`, db);
+  const row = rows[0]!;
+  return { changed: row.changed, heldBack: row.held_back };
+}
+
+/**
+ * `changeAudited` for a group named only by its id, when the caller may change any group it finds (the
+ * super-admin): the statement reads the group too, so the call is one round trip instead of two. `tenantId`, when
+ * given, must be the group's. Undefined when there is no such group; then nothing was written.
+ */
+export async function changeAuditedInGroup(
+  db: Db,
+  c: Omit<AuditedChange, 'tenantId'> & { readonly tenantId: string | undefined },
+): Promise<(AuditedChangeResult & { group: UserGroup }) | undefined> {
+  const group = sql`group_read as (
+    select * from user_groups where id = ${c.groupId}::uuid ${c.tenantId === undefined ? sql`` : sql`and tenant_id = ${c.tenantId}::uuid`})`;
+  const { rows } = await executeCached(sql<Record<string, unknown> & { changed: string[]; held_back: boolean }>`
+    ${changeStatement(c, sql`(select tenant_id from group_read)`, group)}`, db);
+  const row = rows[0];
+  return row ? { group: toUserGroup(row), changed: row.changed, heldBack: row.held_back } : undefined;
+}
+
+/**
+ * The statement of a change: `tenant` is the group's tenant (a value, or read by `groupRead`, whose columns the
+ * statement then returns, with no row when it finds no group).
+ */
+function changeStatement(c: Omit<AuditedChange, 'tenantId'>, tenant: RawBuilder<unknown>, groupRead: RawBuilder<unknown> | undefined) {
   const ids = [...c.userIds].sort();
   // A membership row exists only for a user of the group's tenant, so a removal needs the users only to count them.
   const candidate = c.requireAll || c.change === 'add'
-    ? sql`select u.id from unnest(${array(ids, 'uuid')}) as t(id) join users u on u.tenant_id = ${c.tenantId}::uuid and u.id = t.id`
+    ? sql`select u.id from unnest(${array(ids, 'uuid')}) as t(id) join users u on u.tenant_id = ${tenant} and u.id = t.id`
     : sql`select t.id from unnest(${array(ids, 'uuid')}) as t(id)`;
   const heldBack = c.requireAll ? sql`((select count(*) from candidate) <> ${ids.length})` : sql`false`;
   const change = c.change === 'add'
     ? sql`insert into ${table(c.relation)} (tenant_id, group_id, user_id)
-        select ${c.tenantId}::uuid, ${c.groupId}::uuid, id from candidate where not ${heldBack}
+        select ${tenant}, ${c.groupId}::uuid, id from candidate where not ${heldBack}
         order by id
         on conflict do nothing
         returning user_id`
     : sql`delete from ${table(c.relation)}
-        where tenant_id = ${c.tenantId}::uuid and group_id = ${c.groupId}::uuid and user_id in (select id from candidate) and not ${heldBack}
+        where tenant_id = ${tenant} and group_id = ${c.groupId}::uuid and user_id in (select id from candidate) and not ${heldBack}
         returning user_id`;
-  const { rows } = await executeCached(sql<{ changed: string[]; held_back: boolean }>`
-    with candidate as (${candidate}),
+  return sql`
+    with ${groupRead ? sql`${groupRead}, ` : sql``}candidate as (${candidate}),
     changed as (${change}),
-    audited as (${insertAuditOfChangedUsers(c.audit, 'changed')})
-    select coalesce((select array_agg(user_id::text) from changed), '{}') as changed, ${heldBack} as held_back`, db);
-  const row = rows[0]!;
-  return { changed: row.changed, heldBack: row.held_back };
+    audited as (${insertAuditOfChangedUsers(c.audit, 'changed', tenant)})
+    select ${groupRead ? sql`group_read.*,` : sql``}
+      coalesce((select array_agg(user_id::text) from changed), '{}') as changed, ${heldBack} as held_back
+    ${groupRead ? sql`from group_read` : sql``}`;
 }
 
 export async function isInGroup(db: Db, relation: GroupRelation, tenantId: string, groupId: string, userId: string): Promise<boolean> {
