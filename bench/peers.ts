@@ -595,7 +595,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     notes.push(
       `Per call, Roster (API key as \`Authorization: Bearer\`, matched in memory; in-memory rate limit counter; metrics): ` +
         `(1) \`createUser\`: validation, then one statement inserting the user and its audit record (a data-modifying CTE), no transaction; ` +
-        `(2) \`addUsersToUserGroup\`: reads the group, then one statement (no transaction): the ids joined to the tenant's users, the membership insert and its audit record (a data-modifying CTE); ` +
+        `(2) \`addUsersToUserGroup\`: one statement (no transaction) that reads the group, joins the ids to the tenant's users, inserts the membership and writes its audit record (a data-modifying CTE; before 2e7e9af the group was read in a round trip of its own); ` +
         `(3) \`userGroupMembers\`: one keyset statement over the membership index joined to users (no count); the REST list: the page statement and a \`count(*)\`; ` +
         `(4) \`user(id)\`: one select by id.`,
       `Per call, Better Auth ${baVersion} (session cookie of an admin user; the session and its user are read from the database on every ` +
