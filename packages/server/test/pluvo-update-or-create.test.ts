@@ -3,7 +3,9 @@
  * tenant, or creates it with ref as its reference (an email is then required). Returns { created, user }.
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { countUsers, createTenant, createUser, expectError, gql, gqlOk, unique } from './helpers/roster.ts';
 
@@ -130,5 +132,74 @@ describe('Pluvo updateOrCreateUser', () => {
       'tenantId',
     );
     assert.equal(await countUsers(server, tenantId), before);
+  });
+});
+
+describe('user updates: one statement with their audit record', () => {
+  let server: TestServer;
+  let tenantId: string;
+  const AUDIT = 'query($t: String!) { auditEvents(filter: { targetId: $t }, first: 100) { data { operation changes } } }';
+  const auditOf = async (userId: string) =>
+    (await gqlOk<{ auditEvents: { data: { operation: string; changes: Record<string, unknown> }[] } }>(server, AUDIT, { t: userId })).auditEvents.data;
+
+  before(async () => {
+    // No background API-key refresh inside a counted window: it would add a statement at random.
+    server = await startServer({ ROSTER_KEY_REFRESH_SECONDS: '86400' });
+    tenantId = await createTenant(server);
+  });
+  after(() => server.close());
+
+  it('updateOrCreateUser on an existing user: the tenant, the user, then the update and its record in one statement', async () => {
+    const ref = unique('EMP');
+    const user = { email: `${ref}@example.test`, firstName: 'Ada', lastName: 'Lovelace', customData: { team: 'a', level: 2 } };
+    const first = await gqlOk<{ updateOrCreateUser: Upserted }>(server, UPSERT, { ref, tenantId, user });
+    server.resetQueryCount();
+    // The same custom data in another key order, and the same last name: neither is a change.
+    const vars = { ref, tenantId, user: { firstName: 'Grace', lastName: 'Lovelace', customData: { level: 2, team: 'a' } } };
+    const second = await gqlOk<{ updateOrCreateUser: Upserted }>(server, UPSERT, vars);
+    assert.equal(server.queryCount(), 3);
+    assert.equal(second.updateOrCreateUser.created, false);
+    assert.equal(second.updateOrCreateUser.user.firstName, 'Grace');
+
+    const records = await auditOf(first.updateOrCreateUser.user.id);
+    assert.deepEqual(records.map((r) => r.operation), ['user.update', 'user.create']);
+    assert.deepEqual(records[0]!.changes, { firstName: { from: 'Ada', to: 'Grace' } });
+    assert.equal(records[1]!.changes.firstName, 'Ada');
+  });
+
+  it('updateUser at a stale version changes nothing and records nothing; at the current one it records the change', async () => {
+    const UPDATE = 'mutation($id: ID!, $u: UserUpdateDto!, $v: Int) { updateUser(id: $id, user: $u, expectedVersion: $v) { version firstName customData } }';
+    const created = await gqlOk<{ updateOrCreateUser: Upserted }>(server, UPSERT, { ref: unique('EMP'), tenantId, user: { email: `${unique('e')}@example.test`, firstName: 'Ada' } });
+    const id = created.updateOrCreateUser.user.id;
+
+    expectError(await gql(server, UPDATE, { id, u: { firstName: 'Stale' }, v: 7 }), 'CONFLICT', 'expectedVersion');
+    assert.deepEqual((await auditOf(id)).map((r) => r.operation), ['user.create']);
+
+    const done = await gqlOk<{ updateUser: { version: number; firstName: string; customData: unknown } }>(server, UPDATE, { id, u: { firstName: 'Bea', customData: { k: [1, 'x'] } }, v: 1 });
+    assert.deepEqual(done.updateUser, { version: 2, firstName: 'Bea', customData: { k: [1, 'x'] } });
+    assert.deepEqual((await auditOf(id))[0]!.changes, { firstName: { from: 'Ada', to: 'Bea' }, customData: { from: {}, to: { k: [1, 'x'] } } });
+  });
+
+  it('on PostgreSQL: an update that waited for another one records its own changes, against the row it replaced', { skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set (PGlite runs one statement at a time)' }, async () => {
+    const ref = unique('EMP');
+    const created = await gqlOk<{ updateOrCreateUser: Upserted }>(server, UPSERT, { ref, tenantId, user: { email: `${ref}@example.test`, firstName: 'Ada' } });
+    const id = created.updateOrCreateUser.user.id;
+    const db = server.database.db;
+    let pending: ReturnType<typeof gqlOk<{ updateOrCreateUser: Upserted }>> | undefined;
+    await db.transaction().execute(async (tx) => {
+      await sql`update users set first_name = 'Xia', last_name = 'Concurrent' where id = ${id}`.execute(tx);
+      pending = gqlOk<{ updateOrCreateUser: Upserted }>(server, UPSERT, { ref, tenantId, user: { firstName: 'Yan' } });
+      // Commit only once the upsert waits for this transaction's row lock.
+      for (let i = 0; ; i++) {
+        const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`.execute(db);
+        if (waiting.rows[0]!.n > 0) break;
+        assert.ok(i < 500, 'the upsert never waited for the lock');
+        await sleep(10);
+      }
+    });
+    const done = await pending!;
+    assert.equal(done.updateOrCreateUser.user.firstName, 'Yan');
+    // Not "from Ada", and not the other transaction's last name.
+    assert.deepEqual((await auditOf(id))[0]!.changes, { firstName: { from: 'Xia', to: 'Yan' } });
   });
 });

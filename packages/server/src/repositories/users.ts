@@ -429,49 +429,73 @@ export async function insertUserAudited(
     a as (
       insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
       select ${stamp.id}::uuid, u.tenant_id, ${stamp.actorKind}, ${stamp.actorId}, 'user.create', 'user', u.id::text,
-        jsonb_build_object('reference', u.reference, 'email', u.email, 'phone', u.phone, 'firstName', u.first_name,
-          'lastName', u.last_name, 'locale', u.locale, 'timezone', u.timezone, 'avatarUrl', u.avatar_url,
-          'isOptedIn', u.is_opted_in, 'active', u.active, 'customData', u.custom_data),
-        array[u.id::text], ${stamp.requestId}
+        ${auditedFieldsOf('u')}, array[u.id::text], ${stamp.requestId}
       from u
     )
     select * from u`, db);
   return toUser(rows[0]!);
 }
 
-export async function insertUser(
+/**
+ * Updates a user and writes its `user.update` audit record in one statement: one round trip instead of BEGIN, the
+ * update, the record and COMMIT. The record's changes are the audited fields whose value differs between the row
+ * before and after (`{ field: { from, to } }`), as UserService's `diff` would make them; a record is written even
+ * when nothing differs, as for any update. With `expectedVersion` the row is updated only at that version.
+ * Undefined when no row was updated.
+ */
+export async function updateUserAudited(
   db: Db,
-  user: UserWrite & { id: string; tenantId: string; reference: string; email: string },
-): Promise<User> {
-  const row = await db
-    .insertInto('users')
-    .values({
-      custom_data: '{}',
-      ...toColumns(user),
-      id: user.id,
-      tenant_id: user.tenantId,
-      reference: user.reference,
-      email: user.email,
-    } as never)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toUser(row);
-}
-
-/** Updates and bumps the version; with `expectedVersion`, only if the row is still at that version. */
-export async function updateUser(db: Db, tenantId: string, id: string, patch: UserWrite, expectedVersion?: number): Promise<User | undefined> {
-  let query = db
+  tenantId: string,
+  id: string,
+  patch: UserWrite,
+  expectedVersion: number | undefined,
+  stamp: AuditStamp,
+): Promise<User | undefined> {
+  let update = db
     .updateTable('users')
     .set({ ...toColumns(patch), updated_at: sql`now()`, version: sql`version + 1` } as never)
     .where('tenant_id', '=', tenantId)
-    .where('id', '=', id);
-  if (expectedVersion !== undefined) query = query.where('version', '=', expectedVersion);
-  const row = await query
-    .returningAll()
-    .executeTakeFirst();
-  return row ? toUser(row) : undefined;
+    .where('id', '=', id)
+    // Evaluated first (an InitPlan), so the row is locked before the update reads it.
+    .where(sql<boolean>`exists (select from old_row)`);
+  if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion);
+  // `old_row` locks the row and reads its newest version, which a concurrent update may have made after this
+  // statement's snapshot: the values this update replaces, so the record's changes are this update's own.
+  const { rows } = await executeCached(sql<Record<string, unknown>>`
+    with old_row as (select * from users where tenant_id = ${tenantId}::uuid and id = ${id}::uuid for update),
+    u as (${update.returningAll()}),
+    a as (
+      insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
+      select ${stamp.id}::uuid, u.tenant_id, ${stamp.actorKind}, ${stamp.actorId}, 'user.update', 'user', u.id::text,
+        ${changedFields('old_row', 'u')},
+        array[u.id::text], ${stamp.requestId}
+      from u cross join old_row
+    )
+    select * from u`, db);
+  return rows[0] ? toUser(rows[0]) : undefined;
 }
 
+/** What the audit log records of a user, by API name and column (`synced` and the timestamps are bookkeeping). */
+const AUDITED_COLUMNS = [
+  ['reference', 'reference'], ['email', 'email'], ['phone', 'phone'], ['firstName', 'first_name'], ['lastName', 'last_name'],
+  ['locale', 'locale'], ['timezone', 'timezone'], ['avatarUrl', 'avatar_url'], ['isOptedIn', 'is_opted_in'], ['active', 'active'],
+  ['customData', 'custom_data'],
+] as const;
+
+/** The audited fields of the users row `alias` as one jsonb object, keyed as the API names them. */
+function auditedFieldsOf(alias: string) {
+  return sql.raw(`jsonb_build_object(${AUDITED_COLUMNS.map(([name, column]) => `'${name}', ${alias}.${column}`).join(', ')})`);
+}
+
+/** `{ field: { from, to } }` for each audited field whose value differs between the rows `before` and `after`. */
+function changedFields(before: string, after: string) {
+  return sql.raw(AUDITED_COLUMNS.map(([name, column]) =>
+    `(case when ${before}.${column} is distinct from ${after}.${column} ` +
+    `then jsonb_build_object('${name}', jsonb_build_object('from', ${before}.${column}, 'to', ${after}.${column})) else '{}'::jsonb end)`,
+  ).join(' || '));
+}
+
+/** Updates and bumps the version; with `expectedVersion`, only if the row is still at that version. */
 export async function deleteUser(db: Db, tenantId: string, id: string): Promise<boolean> {
   const result = await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;

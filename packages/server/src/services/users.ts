@@ -1,9 +1,9 @@
-import { Errors } from '../errors.ts';
-import { run } from '../db/transaction.ts';
+import { AppError, Errors } from '../errors.ts';
+import { retrying, run } from '../db/transaction.ts';
 import type { Page, RequestContext, User, UserFilter, UserListArgs, UserSort } from '../domain/types.ts';
 import * as repo from '../repositories/users.ts';
 import { pseudonymizeSubject } from '../repositories/audit.ts';
-import { auditActor, diff, writeAudited } from './audit.ts';
+import { auditActor, writeAudited } from './audit.ts';
 import type { UserQuery, UserSearchKey } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
@@ -35,10 +35,8 @@ export interface UserInput {
   twoFactorEnabled?: boolean | null;
 }
 
-// What the audit log records of a user; `synced` and timestamps are bookkeeping, not changes.
-const AUDITED_FIELDS = ['reference', 'email', 'phone', 'firstName', 'lastName', 'locale', 'timezone', 'avatarUrl', 'isOptedIn', 'active', 'customData'] as const satisfies readonly (keyof User)[];
-
-const created = (user: User): Record<string, unknown> => Object.fromEntries(AUDITED_FIELDS.map((f) => [f, user[f]]));
+/** updateOrCreateUser reads the user again when it was deleted between the read and the update, at most this often. */
+const UPSERT_ATTEMPTS = 3;
 
 export const USER_SORTS: readonly UserSort[] = ['active', 'createdAt', 'email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'updatedAt'];
 const SEARCH_KEYS: readonly UserSearchKey[] = ['email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'reference'];
@@ -81,13 +79,8 @@ export class UserService {
     const write = this.validate(input, 'user');
     const tenant = await this.tenants.resolve(ctx, input.tenantId, 'user.tenantId');
     // The hot path of bulk imports: the user and its audit record in one statement, no explicit transaction.
-    const actor = auditActor(ctx);
     return run(() =>
-      repo.insertUserAudited(
-        this.deps.db,
-        { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! },
-        { id: this.deps.newId(), actorKind: actor.kind, actorId: actor.id, requestId: ctx.requestId },
-      ),
+      repo.insertUserAudited(this.deps.db, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: write.reference!, email: write.email! }, this.stamp(ctx)),
     );
   }
 
@@ -100,16 +93,17 @@ export class UserService {
       throw Errors.invalid('user.tenantId', 'a user cannot move to another tenant; create the user in the other tenant instead');
     }
     const write = this.validate(input, 'user');
-    return writeAudited(this.deps, ctx, async (tx, audit) => {
-      const updated = await repo.updateUser(tx, current.tenantId, current.id, write, expected);
-      if (!updated) {
-        const now = await repo.findUserById(tx, current.id);
-        if (now && expected !== undefined) throw Errors.staleVersion('User', 'expectedVersion', expected, now.version);
-        throw Errors.notFound('User', 'id', id);
-      }
-      audit({ tenantId: updated.tenantId, operation: 'user.update', targetType: 'user', targetId: updated.id, changes: diff(current, updated, AUDITED_FIELDS) });
-      return updated;
-    });
+    const updated = await retrying(() => repo.updateUserAudited(this.deps.db, current.tenantId, current.id, write, expected, this.stamp(ctx)));
+    if (updated) return updated;
+    const now = await run(() => repo.findUserById(this.deps.db, current.id));
+    if (now && expected !== undefined) throw Errors.staleVersion('User', 'expectedVersion', expected, now.version);
+    throw Errors.notFound('User', 'id', id);
+  }
+
+  /** Who is writing, for the audit record a one-statement write makes with its change. */
+  private stamp(ctx: RequestContext): repo.AuditStamp {
+    const actor = auditActor(ctx);
+    return { id: this.deps.newId(), actorKind: actor.kind, actorId: actor.id, requestId: ctx.requestId };
   }
 
   /**
@@ -126,27 +120,24 @@ export class UserService {
     const lookupEmail = args.email == null ? undefined : v.email('email', args.email);
     const write = this.validate(args.user, 'user');
     const tenant = await this.tenants.resolve(ctx, args.tenantId, 'tenantId');
-    return writeAudited(this.deps, ctx, async (tx, audit) => {
+    const { db } = this.deps;
+    for (let attempt = 1; ; attempt++) {
       const existing =
-        (ref !== undefined ? await repo.findUserByReference(tx, tenant.id, ref) : undefined) ??
-        (lookupEmail !== undefined ? await repo.findUserByEmail(tx, tenant.id, lookupEmail) : undefined);
-      if (existing) {
-        const user = (await repo.updateUser(tx, tenant.id, existing.id, write))!;
-        audit({ tenantId: user.tenantId, operation: 'user.update', targetType: 'user', targetId: user.id, changes: diff(existing, user, AUDITED_FIELDS) });
-        return { created: false, user };
+        (ref !== undefined ? await run(() => repo.findUserByReference(db, tenant.id, ref)) : undefined) ??
+        (lookupEmail !== undefined ? await run(() => repo.findUserByEmail(db, tenant.id, lookupEmail)) : undefined);
+      if (!existing) {
+        const email = write.email ?? lookupEmail;
+        if (email === undefined) throw Errors.invalid('user.email', 'is required when the user is created');
+        const user = await run(() =>
+          repo.insertUserAudited(db, { ...write, id: this.deps.newId(), tenantId: tenant.id, reference: ref ?? this.deps.newId(), email }, this.stamp(ctx)),
+        );
+        return { created: true, user };
       }
-      const email = write.email ?? lookupEmail;
-      if (email === undefined) throw Errors.invalid('user.email', 'is required when the user is created');
-      const user = await repo.insertUser(tx, {
-        ...write,
-        id: this.deps.newId(),
-        tenantId: tenant.id,
-        reference: ref ?? this.deps.newId(),
-        email,
-      });
-      audit({ tenantId: user.tenantId, operation: 'user.create', targetType: 'user', targetId: user.id, changes: created(user) });
-      return { created: true, user };
-    });
+      const user = await retrying(() => repo.updateUserAudited(db, tenant.id, existing.id, write, undefined, this.stamp(ctx)));
+      if (user) return { created: false, user };
+      // Deleted since it was read: look again (and create it).
+      if (attempt === UPSERT_ATTEMPTS) throw new AppError('CONFLICT', 'ref: the user changed while the call ran; send it again', { field: 'ref' });
+    }
   }
 
   /**
