@@ -437,10 +437,10 @@ export async function insertUserAudited(
 }
 
 /**
- * Updates a user and writes its `user.update` audit record in one statement: one round trip instead of BEGIN, the
- * update, the record and COMMIT. The record's changes are the audited fields whose value differs between the row
- * before and after (`{ field: { from, to } }`), as UserService's `diff` would make them; a record is written even
- * when nothing differs, as for any update. With `expectedVersion` the row is updated only at that version.
+ * Updates a user (bumping its version) and writes its `user.update` audit record in one statement: one round trip
+ * instead of BEGIN, the update, the record and COMMIT. The record's changes are the audited fields whose value
+ * differs between the row the update replaced and the row it wrote (`{ field: { from, to } }`); a record is written
+ * even when nothing differs, as for any update. With `expectedVersion` the row is updated only at that version.
  * Undefined when no row was updated.
  */
 export async function updateUserAudited(
@@ -495,7 +495,6 @@ function changedFields(before: string, after: string) {
   ).join(' || '));
 }
 
-/** Updates and bumps the version; with `expectedVersion`, only if the row is still at that version. */
 export async function deleteUser(db: Db, tenantId: string, id: string): Promise<boolean> {
   const result = await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
