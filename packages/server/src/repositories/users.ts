@@ -261,32 +261,35 @@ export async function listUsersOfGroups(
   groupIds: readonly string[],
   q: UserQuery,
 ): Promise<Map<string, User[]>> {
+  const members = relationTable(relation);
+  const sortKey = col('u', userColumns[q.sort]);
+  const conditions = and(userConditions(q.filter, q.search));
   // Planned per call: the groups' sizes decide between walking the members and walking the tenant's users.
   const { rows } = await executeCached(sql<Record<string, unknown>>`${planEachCall(true)}
     select p.parent_id, x.* from unnest(${array(groupIds, 'uuid')}) as p(parent_id)
     join user_groups pg on pg.id = p.parent_id
     cross join lateral (
       select count(*) >= ${BIG_GROUP} as big from (
-        select from ${relationTable(relation)} rel where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id limit ${BIG_GROUP}
+        select from ${members} rel where rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id limit ${BIG_GROUP}
       ) counted
     ) size
     cross join lateral (
       select ${userSelection(q.fields)} from (
-        (select u.tenant_id, u.id, ${col('u', userColumns[q.sort])} from ${relationTable(relation)} rel
+        (select u.tenant_id, u.id, ${sortKey} from ${members} rel
         cross join lateral (
-          select u.tenant_id, u.id, ${col('u', userColumns[q.sort])} from users u
-          where u.tenant_id = rel.tenant_id and u.id = rel.user_id and ${and(userConditions(q.filter, q.search))}
+          select u.tenant_id, u.id, ${sortKey} from users u
+          where u.tenant_id = rel.tenant_id and u.id = rel.user_id and ${conditions}
           offset 0
         ) u
         where not size.big and rel.tenant_id = pg.tenant_id and rel.group_id = p.parent_id
         order by ${userOrder(q)} limit ${q.limit} offset ${q.offset})
         union all
-        (select u.tenant_id, u.id, ${col('u', userColumns[q.sort])} from users u
+        (select u.tenant_id, u.id, ${sortKey} from users u
         cross join lateral (
-          select from ${relationTable(relation)} rel where rel.tenant_id = u.tenant_id and rel.group_id = p.parent_id and rel.user_id = u.id
+          select from ${members} rel where rel.tenant_id = u.tenant_id and rel.group_id = p.parent_id and rel.user_id = u.id
           offset 0
         ) member
-        where size.big and u.tenant_id = pg.tenant_id and ${and(userConditions(q.filter, q.search))}
+        where size.big and u.tenant_id = pg.tenant_id and ${conditions}
         order by ${userOrder(q)} limit ${q.limit} offset ${q.offset})
       ) page
       join users u on u.tenant_id = page.tenant_id and u.id = page.id
