@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { HttpClient, graphql, type HttpResponse } from './lib/http.ts';
-import { connectMany, endAll, prepared } from './lib/postgres.ts';
+import { connectMany, endAll, prepared, ROSTER_SESSION } from './lib/postgres.ts';
 import { CpuMeter, type CpuSample } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runClosedLoop, summarize, type RunResult, type Summary } from './lib/stats.ts';
@@ -78,7 +78,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     // --- Set-up -----------------------------------------------------------------------------------------------
     const { background, loadAverage, revision, apiKey, scratch, roster } = await startRoster(suite, ctx);
 
-    const sqlClient = new pg.Client({ connectionString: scratch.url });
+    const sqlClient = new pg.Client({ ...ROSTER_SESSION, connectionString: scratch.url });
     await sqlClient.connect();
     cleanups.push(() => sqlClient.end());
     const pgVersion = (await sqlClient.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;

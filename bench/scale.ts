@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { HttpClient, graphql } from './lib/http.ts';
 import { runOpenLoop } from './lib/open-loop.ts';
-import { createScratchDatabase, prepared } from './lib/postgres.ts';
+import { createScratchDatabase, prepared, ROSTER_SESSION } from './lib/postgres.ts';
 import { CpuMeter, StealMeter, descendantsAndSelf, freePort, startChildServer, waitForWorkers, type ChildServer } from './lib/processes.ts';
 import { codeRevision, machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, runForDuration, summarize, type Summary } from './lib/stats.ts';
@@ -221,7 +221,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const revision = codeRevision(ctx.repoRoot);
     const http = new HttpClient(roster.baseUrl, { connections: CLIENTS * 2, headers: { authorization: `Bearer ${apiKey}` } });
     cleanups.push(async () => http.close());
-    const pool = new pg.Pool({ connectionString: url, max: POOL });
+    const pool = new pg.Pool({ ...ROSTER_SESSION, connectionString: url, max: POOL });
     cleanups.push(() => pool.end());
     const memoryBefore = memoryMb(roster.pid);
 

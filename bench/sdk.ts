@@ -17,6 +17,7 @@ import { Platform } from '@roq/nodejs';
 // CI before the typecheck, rebuilt by whoever runs `npm run build:sdk`), and the source is the code under review.
 import { RosterClient, graphqlOperations } from '../packages/sdk/src/index.ts';
 import { HttpClient, graphql, seedUsers } from './lib/http.ts';
+import { ROSTER_SESSION } from './lib/postgres.ts';
 import { CpuMeter, combineCpu, pidsByCommand, processCpuMs, type CpuSample } from './lib/processes.ts';
 import { machineInfo, markdownTable } from './lib/report.ts';
 import { fmtInt, fmtMs, fmtPct, median, prng, runClosedLoop, runForDuration, summarize, type RunResult, type Summary } from './lib/stats.ts';
@@ -163,7 +164,7 @@ export async function run(ctx: SuiteContext): Promise<void> {
     const { background, loadAverage, revision, apiKey, scratch, roster } = await startRoster(suite, ctx, { ROSTER_ENVIRONMENT_ID: environmentId });
     const baseUrl = roster.baseUrl;
 
-    const sqlClient = new pg.Client({ connectionString: scratch.url });
+    const sqlClient = new pg.Client({ ...ROSTER_SESSION, connectionString: scratch.url });
     await sqlClient.connect();
     cleanups.push(() => sqlClient.end());
     const pgVersion = (await sqlClient.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;

@@ -6,13 +6,13 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
-import { lookupByReferenceValues, prepared, ROSTER_LOOKUP_BY_REFERENCE } from './postgres.ts';
+import { lookupByReferenceValues, prepared, ROSTER_LOOKUP_BY_REFERENCE, ROSTER_SESSION } from './postgres.ts';
 
 const url = process.env.DATABASE_URL;
 if (!url) throw new Error('DATABASE_URL is required');
 const port = Number(process.env.PORT ?? 0);
 // Same default pool size as Roster's openDatabase(), so the comparison is about the code path, not connections.
-const pool = new pg.Pool({ connectionString: url, max: Number(process.env.POOL_SIZE ?? 10) });
+const pool = new pg.Pool({ ...ROSTER_SESSION, connectionString: url, max: Number(process.env.POOL_SIZE ?? 10) });
 
 // Named, as Roster runs its frequent statements (db/prepared-statements.ts).
 const lookup = prepared(ROSTER_LOOKUP_BY_REFERENCE);

@@ -41,9 +41,16 @@ async function withAdmin<T>(work: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The session settings Roster's own connections start with (ROSTER_PG_JIT's default), so that a floor runs the
+ * same statements under the same settings: with JIT on, a statement estimated past `jit_above_cost` spends far
+ * longer compiling than running.
+ */
+export const ROSTER_SESSION: pg.ClientConfig = { options: '-c jit=off' };
+
 /** `count` connected clients (not a pool: each benchmark worker owns one connection, as a pool would lend it). */
 export async function connectMany(url: string, count: number): Promise<pg.Client[]> {
-  const clients = Array.from({ length: count }, () => new pg.Client({ connectionString: url }));
+  const clients = Array.from({ length: count }, () => new pg.Client({ ...ROSTER_SESSION, connectionString: url }));
   await Promise.all(clients.map((c) => c.connect()));
   return clients;
 }

@@ -12,6 +12,7 @@ const EnvSchema = z.object({
   ROSTER_DB_POOL_SIZE: intFrom(10, 1, 1000),
   ROSTER_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   ROSTER_PG_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true'),
+  ROSTER_PG_JIT: z.enum(['off', 'server']).default('off'),
   ROSTER_DATA_DIR: z.string().min(1).default('./data'),
   ROSTER_API_KEY: z.string().min(16, 'ROSTER_API_KEY must be at least 16 characters').optional(),
   ROSTER_ENVIRONMENT_ID: z.string().min(1).optional(),
@@ -54,6 +55,8 @@ export interface Config {
   readonly workers: number;
   /** Run frequent statements as named (prepared) statements; off for poolers that cannot keep them. */
   readonly preparedStatements: boolean;
+  /** `off`: Roster's PostgreSQL sessions run with `jit = off`; `server`: PostgreSQL's own setting applies. */
+  readonly pgJit: 'off' | 'server';
   readonly apiKey: string | undefined;
   readonly environmentId: string | undefined;
   readonly tokenTtlSeconds: number;
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dbPoolSize: env.ROSTER_DB_POOL_SIZE === undefined ? workerPoolSize(e.ROSTER_DB_POOL_SIZE, workers) : e.ROSTER_DB_POOL_SIZE,
     workers,
     preparedStatements: e.ROSTER_PG_PREPARED_STATEMENTS === 'true',
+    pgJit: e.ROSTER_PG_JIT,
     tokenTtlSeconds: e.ROSTER_TOKEN_TTL_SECONDS,
     signingKeyMaxAgeDays: e.ROSTER_SIGNING_KEY_MAX_AGE_DAYS,
     keyRefreshSeconds: e.ROSTER_KEY_REFRESH_SECONDS,

@@ -10,6 +10,7 @@ export async function serve(config: Config): Promise<void> {
     dataDir: config.dataDir,
     poolSize: config.dbPoolSize,
     preparedStatements: config.preparedStatements ? undefined : false,
+    jit: config.pgJit,
     onIdleError: (err) => process.stderr.write(`${JSON.stringify({ level: 40, msg: 'idle database connection failed; it will be replaced', err: err.message })}\n`),
   });
   await migrateToLatest(database.db as never);

@@ -18,6 +18,11 @@ export interface OpenDatabaseOptions {
   readonly onIdleError?: (error: Error) => void;
   /** PostgreSQL only: run frequent statements as named (prepared) statements; `false` turns it off. */
   readonly preparedStatements?: PreparedStatementOptions | false;
+  /**
+   * PostgreSQL only: `off` (the default) starts every session with `jit = off`; `server` leaves PostgreSQL's own
+   * setting, for a pooler that refuses startup options. An `options` parameter in `databaseUrl` replaces Roster's.
+   */
+  readonly jit?: 'off' | 'server';
   /** Called after every statement; tests use it to count round trips. */
   readonly onQuery?: (sql: string) => void;
 }
@@ -88,6 +93,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // opened several at once, and each new backend's first statements (catalog caches, its own prepared
       // statements) stalled every request for 200-300 ms at 1,500 lookups/s.
       idleTimeoutMillis: 0,
+      // JIT compiles a statement when its estimated cost passes jit_above_cost (100,000 by default). Roster's
+      // statements read a page or a few rows, but their estimates at a million users often pass it (a branch
+      // that never runs still counts): a big group's first page then spent 190 ms compiling and 2 ms running.
+      ...((options.jit ?? 'off') === 'off' ? { options: '-c jit=off' } : {}),
     });
     // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
     // needed. Without a listener, that 'error' event would crash the process.
