@@ -9,8 +9,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { rest, startServer, type TestServer } from './helpers/server.ts';
-import { addManagers, addMembers, createGroup, createTenant, createUser, expectError, gql, gqlOk, unique, userToken, type CreatedGroup, type CreatedUser } from './helpers/roster.ts';
+import { addManagers, addMembers, createGroup, createTenant, createUser, createUsers, expectError, gql, gqlOk, unique, userToken, type CreatedGroup, type CreatedUser } from './helpers/roster.ts';
 
 interface AuditEvent {
   id: string;
@@ -551,6 +552,24 @@ describe('audit log', () => {
     // A write that succeeds right after is recorded: the log was not simply stuck.
     await gqlOk(server, 'mutation($id: ID!) { updateUser(id: $id, user: { firstName: "Changed" }) { id } }', { id: victim.id });
     assert.equal((await allEvents()).length, beforeIds.length + 1);
+  });
+
+  it('a record of 1,000 subjects goes straight into the subjects index, leaving no pending list to merge later', async () => {
+    const db = server.database.db;
+    const { rows: options } = await sql<{ reloptions: string[] | null }>`
+      select reloptions from pg_class where relname = 'audit_log__subjects'`.execute(db);
+    assert.deepEqual(options[0]?.reloptions, ['fastupdate=off']);
+    if (server.database.kind !== 'postgres') return; // pageinspect, which shows the pending list, is PostgreSQL's
+    const users = await createUsers(server, 1_000, tenantA);
+    const group = await createGroup(server, { tenantId: tenantA });
+    await addMembers(server, group.id, users.map((u) => u.id));
+    const { rows: records } = await sql<{ n: number }>`
+      select cardinality(subjects) as n from audit_log where target_id = ${group.id} and operation = 'userGroup.members.add'`.execute(db);
+    assert.deepEqual(records.map((r) => r.n), [1_000]);
+    await sql`create extension if not exists pageinspect`.execute(db);
+    const { rows: meta } = await sql<{ n_pending_tuples: string }>`
+      select n_pending_tuples::text from gin_metapage_info(get_raw_page('audit_log__subjects', 0))`.execute(db);
+    assert.equal(meta[0]?.n_pending_tuples, '0', 'with the pending list on, the 1,000 entries would wait in it');
   });
 
   it('erasing a user leaves only one pseudonym in its place: no id, e-mail, reference or name anywhere in the log', async () => {

@@ -6,6 +6,7 @@ import * as reliability from './migrations/0003-reliability.ts';
 import * as citusKeys from './migrations/0004-citus-keys.ts';
 import * as searchIndexes from './migrations/0005-search-indexes.ts';
 import * as membershipStatistics from './migrations/0006-membership-statistics.ts';
+import * as auditSubjects from './migrations/0007-audit-subjects-without-pending-list.ts';
 
 /** Migrations are listed in code, in order, and never edited once shipped. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004-citus-keys': citusKeys,
   '0005-search-indexes': searchIndexes,
   '0006-membership-statistics': membershipStatistics,
+  '0007-audit-subjects-without-pending-list': auditSubjects,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
