@@ -96,7 +96,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // JIT compiles a statement when its estimated cost passes jit_above_cost (100,000 by default). Roster's
       // statements read a page or a few rows, but their estimates at a million users often pass it (a branch
       // that never runs still counts): a big group's first page then spent 190 ms compiling and 2 ms running.
-      ...((options.jit ?? 'off') === 'off' ? { options: '-c jit=off' } : {}),
+      ...(options.jit === 'server' ? {} : { options: '-c jit=off' }),
     });
     // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
     // needed. Without a listener, that 'error' event would crash the process.

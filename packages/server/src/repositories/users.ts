@@ -237,6 +237,9 @@ export async function countUsers(db: Db, q: Pick<UserQuery, 'filter' | 'search'>
 export type GroupRelation = 'members' | 'managers';
 const relationTable = (r: GroupRelation) => sql.table(r === 'members' ? 'user_group_members' : 'user_group_managers');
 
+/** From this many members on, a group's page of users walks the tenant's users instead of probing each member. */
+const BIG_GROUP = 10_000;
+
 /**
  * One statement for the users of many groups: a LATERAL page per group, so each parent gets its own limit. The
  * parent's tenant is joined in so the (tenant_id, group_id, ...) indexes apply. Each page is found first by keys
@@ -252,9 +255,6 @@ const relationTable = (r: GroupRelation) => sql.table(r === 'members' ? 'user_gr
  * sorting took 1.4 s for a page of 100, the walk 5 ms. Only one of the two branches runs for a group (each is
  * gated on the count).
  */
-/** From this many members on, a group's page of users walks the tenant's users instead of probing each member. */
-const BIG_GROUP = 10_000;
-
 export async function listUsersOfGroups(
   db: Db,
   relation: GroupRelation,
@@ -321,7 +321,6 @@ export async function countUsersOfTenants(db: Db, tenantIds: readonly string[], 
   return new Map(rows.map((r) => [r.parent_id, r.n]));
 }
 
-/** Users holding each role directly or through a group. */
 /** Holders of each role, directly or through a group; within one tenant when `tenantId` is given. */
 export async function countUsersOfRoles(db: Db, roleIds: readonly string[], tenantId?: string): Promise<Map<string, number>> {
   const inTenant = (column: string) => (tenantId === undefined ? sql`true` : sql`${sql.ref(column)} = ${tenantId}`);
