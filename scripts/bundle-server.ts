@@ -31,9 +31,7 @@ const external = [
 const { version } = JSON.parse(readFileSync(path.join(server, 'package.json'), 'utf8')) as { version: string };
 
 mkdirSync(outdir, { recursive: true });
-const result = await build({
-  entryPoints: [path.join(server, 'src', 'main.ts')],
-  outfile: path.join(outdir, 'roster.mjs'),
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -43,6 +41,12 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   external,
+  logLevel: 'warning',
+} as const;
+const result = await build({
+  ...common,
+  entryPoints: [path.join(server, 'src', 'main.ts')],
+  outfile: path.join(outdir, 'roster.mjs'),
   define: { 'process.env.ROSTER_BUILD_VERSION': JSON.stringify(version) },
   // The CommonJS packages inside (Fastify and most of its plugins) call require() and read __dirname.
   banner: {
@@ -55,9 +59,10 @@ const result = await build({
     ].join('\n'),
   },
   legalComments: 'linked',
-  logLevel: 'warning',
   metafile: true,
 });
+// The embedded database's worker thread (db/pglite-thread.ts loads it from beside the bundle).
+await build({ ...common, entryPoints: [path.join(server, 'src', 'db', 'pglite-worker.ts')], outfile: path.join(outdir, 'pglite-worker.mjs') });
 // Read at start-up relative to the module (transports/graphql/plugin.ts).
 copyFileSync(path.join(server, 'src', 'transports', 'graphql', 'schema.graphql'), path.join(outdir, 'schema.graphql'));
 

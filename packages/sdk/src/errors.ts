@@ -20,7 +20,8 @@ export interface RosterErrorInit extends RosterErrorDetail {
 
 /**
  * Every failure of a call: the server's stable machine `code` (`BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT`,
- * `RATE_LIMITED`, ...), the HTTP `status`, the `field` the message names, and the server's request id to quote.
+ * `RATE_LIMITED`, `SERVICE_UNAVAILABLE` and `STATEMENT_TIMEOUT` (both 503), ...), the HTTP `status`, the `field` the
+ * message names, and the server's request id to quote.
  * Failures without an answer have `status` 0 and the code `TIMEOUT`, `ABORTED` or `NETWORK_ERROR`.
  */
 export class RosterError extends Error {

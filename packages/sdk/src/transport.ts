@@ -83,7 +83,9 @@ export class Transport {
         continue;
       }
       const error = this.errorOf(response);
-      const retryable = RETRY_ALWAYS.has(response.status) || (idempotent && RETRY_IDEMPOTENT.has(response.status));
+      // A statement timeout would only time out again, at the same cost to the server: never retried.
+      const retryable =
+        RETRY_ALWAYS.has(response.status) || (idempotent && RETRY_IDEMPOTENT.has(response.status) && error.code !== 'STATEMENT_TIMEOUT');
       // A server asking for a longer wait than we are willing to make would only refuse again.
       const waitTooLong = error.retryAfterSeconds !== undefined && error.retryAfterSeconds * 1000 > (this.config.maxRetryDelayMs ?? 30_000);
       if (!retryable || waitTooLong || attempt >= retries) throw error;

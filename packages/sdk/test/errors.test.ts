@@ -29,6 +29,8 @@ interface Expected {
    * come from Roster (a proxy's 503); otherwise any non-empty id
    */
   requestId?: string | null;
+  /** The caller sent this `x-request-id`: the error must quote the server's own id instead. */
+  sentRequestId?: string;
 }
 
 /**
@@ -57,6 +59,9 @@ async function expectRosterError(promise: Promise<unknown>, expected: Expected):
     assert.equal(error.requestId, undefined);
   } else if (expected.requestId !== undefined) {
     assert.equal(error.requestId, expected.requestId);
+  } else if (expected.sentRequestId !== undefined) {
+    assert.match(error.requestId ?? '', /^[0-9a-f-]{36}$/, 'the server quotes its own request id');
+    assert.notEqual(error.requestId, expected.sentRequestId, "the caller's x-request-id is not the server's id");
   } else {
     assert.equal(typeof error.requestId, 'string');
     assert.ok(error.requestId);
@@ -64,10 +69,13 @@ async function expectRosterError(promise: Promise<unknown>, expected: Expected):
   return error;
 }
 
-/** Options that set the request id, to check that the error quotes the server's id for this very request. */
+/**
+ * Options that send an `x-request-id` of the caller's. The server records every request under an id of its own
+ * (the caller's is kept beside it as `clientRequestId`), so the error must quote the server's id, not this one.
+ */
 const traced = () => {
-  const requestId = randomUUID();
-  return { requestId, options: { headers: { 'x-request-id': requestId } } };
+  const sentRequestId = randomUUID();
+  return { sentRequestId, options: { headers: { 'x-request-id': sentRequestId } } };
 };
 
 /** A `fetch` that counts what it sends: to check that a refused argument sends nothing. */
@@ -87,7 +95,7 @@ function countingFetch(): { fetch: typeof fetch; sent: () => number } {
  * to the real server and relay its answer, forward but answer 503 (the answer is lost on the way back), or never
  * answer.
  */
-type StubAction = 'unavailable' | 'forward' | 'forward-then-unavailable' | 'hang';
+type StubAction = 'unavailable' | 'statement-timeout' | 'forward' | 'forward-then-unavailable' | 'hang';
 
 interface Stub {
   readonly url: string;
@@ -112,6 +120,14 @@ async function startStub(upstream: string): Promise<Stub> {
     if (action === 'unavailable') {
       req.resume();
       res.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');
+      return;
+    }
+    if (action === 'statement-timeout') {
+      req.resume();
+      // Roster's own GraphQL answer to a statement PostgreSQL cancelled.
+      const message = 'The request took longer than the server allows (statement timeout)';
+      const body = { data: null, errors: [{ message, extensions: { code: 'STATEMENT_TIMEOUT', response: { statusCode: 503, errorCode: 'STATEMENT_TIMEOUT', message } } }] };
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       return;
     }
     void (async () => {
@@ -189,7 +205,7 @@ describe('errors as RosterError', () => {
         code: 'BAD_USER_INPUT',
         status: 400,
         field: 'user.email',
-        requestId: a.requestId,
+        sentRequestId: a.sentRequestId,
       });
       assert.match(email.message, /user\.email/);
       assert.deepEqual(email.errors[0]?.path, ['createUser']);
@@ -202,7 +218,7 @@ describe('errors as RosterError', () => {
         code: 'BAD_USER_INPUT',
         status: 400,
         field: 'companyId',
-        requestId: b.requestId,
+        sentRequestId: b.sentRequestId,
       });
       await expectRosterError(admin.rest.listUserGroups({ companyId, body: { pagination: { offset: 0, limit: 5000 } } }), {
         code: 'BAD_USER_INPUT',
@@ -214,7 +230,7 @@ describe('errors as RosterError', () => {
     it('UNAUTHENTICATED 401: a wrong API key, a garbage token, and asUser with a wrong key (token endpoint)', async () => {
       const wrong = new RosterClient({ url: server.url, apiKey: 'wrong-key-wrong-key-wrong-key' });
       const a = traced();
-      await expectRosterError(wrong.asSuperAdmin().users(undefined, a.options), { code: 'UNAUTHENTICATED', status: 401, field: undefined, requestId: a.requestId });
+      await expectRosterError(wrong.asSuperAdmin().users(undefined, a.options), { code: 'UNAUTHENTICATED', status: 401, field: undefined, sentRequestId: a.sentRequestId });
       await expectRosterError(wrong.asSuperAdmin().rest.listPermissions(), { code: 'UNAUTHENTICATED', status: 401, field: undefined });
       await expectRosterError(wrong.asUser(member).user(member), { code: 'UNAUTHENTICATED', status: 401 });
 
@@ -231,21 +247,21 @@ describe('errors as RosterError', () => {
       await expectRosterError(user.createUser({ user: { reference: unique('nope'), email: `${unique('nope')}@example.com` } }, a.options), {
         code: 'FORBIDDEN',
         status: 403,
-        requestId: a.requestId,
+        sentRequestId: a.sentRequestId,
       });
       await expectRosterError(user.users(), { code: 'FORBIDDEN', status: 403 });
       await expectRosterError(user.createApiKey({ name: 'nope' }), { code: 'FORBIDDEN', status: 403 });
       const b = traced();
-      await expectRosterError(user.rest.listApiKeys(undefined, b.options), { code: 'FORBIDDEN', status: 403, requestId: b.requestId });
+      await expectRosterError(user.rest.listApiKeys(undefined, b.options), { code: 'FORBIDDEN', status: 403, sentRequestId: b.sentRequestId });
       await expectRosterError(user.rest.createUserGroup({ companyId, body: { name: unique('nope'), description: '' } }), { code: 'FORBIDDEN', status: 403 });
     });
 
     it('NOT_FOUND 404: an unknown user (GraphQL), an unknown group (REST), asUser of an unknown user', async () => {
       const a = traced();
-      const error = await expectRosterError(admin.user({ id: NIL }, a.options), { code: 'NOT_FOUND', status: 404, field: 'id', requestId: a.requestId });
+      const error = await expectRosterError(admin.user({ id: NIL }, a.options), { code: 'NOT_FOUND', status: 404, field: 'id', sentRequestId: a.sentRequestId });
       assert.equal(error.data, null);
       const b = traced();
-      await expectRosterError(admin.rest.getUserGroup({ companyId, groupId: NIL }, b.options), { code: 'NOT_FOUND', status: 404, field: 'groupId', requestId: b.requestId });
+      await expectRosterError(admin.rest.getUserGroup({ companyId, groupId: NIL }, b.options), { code: 'NOT_FOUND', status: 404, field: 'groupId', sentRequestId: b.sentRequestId });
       await expectRosterError(admin.rest.getRbacInfo({ userId: NIL }), { code: 'NOT_FOUND', status: 404 });
       await expectRosterError(client.asUser(NIL).user(NIL), { code: 'NOT_FOUND', status: 404 });
     });
@@ -271,7 +287,7 @@ describe('errors as RosterError', () => {
         code: 'CONFLICT',
         status: 409,
         field: 'reference',
-        requestId: a.requestId,
+        sentRequestId: a.sentRequestId,
       });
 
       const ref = unique('versioned');
@@ -316,7 +332,7 @@ describe('errors as RosterError', () => {
         code: 'CONFLICT',
         status: 409,
         field: 'If-Match',
-        requestId: a.requestId,
+        sentRequestId: a.sentRequestId,
       });
       assert.match(stale.message, /version 2/);
       assert.equal(stale.details.currentVersion, 2);
@@ -333,7 +349,7 @@ describe('errors as RosterError', () => {
       await expectRosterError(admin.createUser({ user: { reference, email: `${reference}@example.com`, customData: { pad } } }, a.options), {
         code: 'PAYLOAD_TOO_LARGE',
         status: 413,
-        requestId: a.requestId,
+        sentRequestId: a.sentRequestId,
       });
       assert.deepEqual(await usersWithReference(reference), []);
       const name = unique('Big');
@@ -341,7 +357,7 @@ describe('errors as RosterError', () => {
       await expectRosterError(admin.rest.createUserGroup({ companyId, body: { name, description: pad } }, b.options), {
         code: 'PAYLOAD_TOO_LARGE',
         status: 413,
-        requestId: b.requestId,
+        sentRequestId: b.sentRequestId,
       });
       assert.deepEqual(await groupsNamed(name), []);
     });
@@ -361,7 +377,7 @@ describe('errors as RosterError', () => {
         code: 'IDEMPOTENCY_KEY_REUSED',
         status: 422,
         field: 'Idempotency-Key',
-        requestId: a.requestId,
+        sentRequestId: a.sentRequestId,
       });
       assert.deepEqual(await groupsNamed(otherName), []);
 
@@ -509,6 +525,14 @@ describe('errors as RosterError', () => {
       const error = await expectRosterError(session.user(user.id, { retries: 1 }), { code: 'SERVICE_UNAVAILABLE', status: 503, requestId: null });
       assert.equal(error.message, 'Service Unavailable');
       assert.equal(proxy.requests - sent, 2);
+    });
+
+    it('a query cancelled by the statement timeout is not retried: it would only time out again', async () => {
+      const sent = proxy.requests;
+      proxy.script = ['statement-timeout', 'statement-timeout'];
+      await expectRosterError(session.users(), { code: 'STATEMENT_TIMEOUT', status: 503, requestId: null });
+      assert.equal(proxy.requests - sent, 1);
+      proxy.script = [];
     });
 
     it('a mutation without an idempotency key is not retried on 503', async () => {

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
-import type { Db } from './db/database.ts';
+import { databaseInfo, type Db } from './db/database.ts';
+import { runAsStatementOwner } from './db/pglite-thread-dialect.ts';
 import { isAppError } from './errors.ts';
 import { createMetrics, noteErrorCode, registerMetrics } from './observability/metrics.ts';
 import { buildServices, type Services } from './services/index.ts';
@@ -14,6 +14,8 @@ import { registerIdempotency } from './transports/http/idempotency.ts';
 import { registerProtection } from './transports/http/protection.ts';
 import { LazySchemas } from './transports/http/lazy-schemas.ts';
 import { clientErrorHandler, frameworkErrors, notFoundHandler } from './transports/http/framework-errors.ts';
+import { CLIENT_REQUEST_ID_HEADER, clientRequestIdOf, newRequestId, registerRequestIds } from './transports/http/request-id.ts';
+import { FORBIDDEN_KEYS_MESSAGE, forbiddenKeyPath, mayHoldForbiddenKey, registerJsonBodyParser } from './transports/http/json-body.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -30,7 +32,6 @@ export interface RosterApp {
   readonly schemas: LazySchemas;
 }
 
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 // The SDK's GraphQL path and ours serve the same endpoint.
 const GRAPHQL_ALIASES = new Set(['/v01/server/graphql', '/v01/server/graphql/', '/graphql/']);
 
@@ -57,11 +58,14 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     bodyLimit: config.limits.bodyBytes,
     // Unknown properties are refused, not silently dropped, and types are not coerced: bad input is an error.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
-    // false: genReqId always runs, so an incoming x-request-id is used only when it is well-formed.
+    // The request id is always the server's own (logs, the x-request-id answer, the audit log): a caller cannot
+    // pick the id its request is recorded under. Its own x-request-id, if well-formed, is kept beside it as
+    // `clientRequestId` (request-id.ts): bound to the request's log lines here, echoed as x-client-request-id.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    genReqId: newRequestId,
+    childLoggerFactory: (logger, bindings, options, raw) => {
+      const clientRequestId = clientRequestIdOf(raw.headers);
+      return logger.child(clientRequestId === undefined ? bindings : { ...bindings, clientRequestId }, options);
     },
     // A URL the router cannot decode is answered outside any route, where no hook runs: counted here.
     frameworkErrors: (error, request, reply) => {
@@ -81,14 +85,22 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     },
   });
 
+  registerRequestIds(server);
+  // JSON bodies: keys named __proto__ or constructor are refused by name (json-body.ts).
+  registerJsonBodyParser(server);
   if (metrics) registerMetrics(server, metrics, config, db);
   // Before every other hook: the request's span must be current in the hooks that run statements.
   tracing?.registerHttp(server);
+  // The embedded database's one connection is shared fairly between requests (pglite-thread-dialect.ts); from here
+  // on, each request's statements wait their turn as the request's own.
+  if (databaseInfo(db)?.kind === 'pglite') server.addHook('preValidation', (_request, _reply, done) => runAsStatementOwner(done));
 
   // The hooks every request passes through take a callback, not a promise: an async hook costs each request a
   // promise and a turn of the microtask queue even when it has nothing to do.
   server.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    const clientRequestId = request.clientRequestId;
+    if (clientRequestId !== undefined) reply.header(CLIENT_REQUEST_ID_HEADER, clientRequestId);
     // GET /graphql from a browser opens GraphiQL.
     if (config.graphiql && request.method === 'GET' && request.url === '/graphql' && (request.headers.accept ?? '').includes('text/html')) {
       reply.redirect('/graphiql');
@@ -106,7 +118,19 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
 
   // The seed's `userGroup(groupId)` sends the bare id as `variables`; read it as `{ id }`.
   server.addHook('preValidation', (request, reply, done) => {
-    if (request.routeOptions.url !== '/graphql' || typeof request.body !== 'object' || request.body === null) return done();
+    if (request.routeOptions.url !== '/graphql') return done();
+    const refuse = (field: string, message: string) => {
+      noteErrorCode(request, 'BAD_USER_INPUT');
+      const response = { statusCode: 400, errorCode: 'BAD_USER_INPUT', message };
+      reply.code(400).send({ data: null, errors: [{ message, extensions: { code: 'BAD_USER_INPUT', field, response } }] });
+    };
+    // GET /graphql?variables=…: the JSON body parser never saw them; the same keys are refused (json-body.ts).
+    const getVariables = request.method === 'GET' ? (request.query as { variables?: unknown } | null)?.variables : undefined;
+    if (typeof getVariables === 'string' && mayHoldForbiddenKey(getVariables)) {
+      const key = forbiddenKeyPath(parseOrUndefined(getVariables));
+      if (key !== undefined) return refuse(`variables.${key}`, `variables.${key}: ${FORBIDDEN_KEYS_MESSAGE}`);
+    }
+    if (typeof request.body !== 'object' || request.body === null) return done();
     const body = request.body as { query?: unknown; variables?: unknown; operationName?: unknown };
     if (typeof body.variables === 'string') body.variables = { id: body.variables };
     const problem =
@@ -114,13 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
       : body.variables != null && (typeof body.variables !== 'object' || Array.isArray(body.variables)) ? 'variables: must be an object'
       : body.operationName != null && typeof body.operationName !== 'string' ? 'operationName: must be a string'
       : undefined;
-    if (problem) {
-      const field = problem.slice(0, problem.indexOf(':'));
-      noteErrorCode(request, 'BAD_USER_INPUT');
-      const response = { statusCode: 400, errorCode: 'BAD_USER_INPUT', message: problem };
-      reply.code(400).send({ data: null, errors: [{ message: problem, extensions: { code: 'BAD_USER_INPUT', field, response } }] });
-      return;
-    }
+    if (problem) return refuse(problem.slice(0, problem.indexOf(':')), problem);
     done();
   });
 
@@ -154,4 +172,13 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   await registerGraphql(server, services, config);
   tracing?.registerGraphql(server);
   return { server, services, generatedApiKey, schemas };
+}
+
+/** JSON text parsed, or undefined when it is not JSON (left for whoever reads it next to answer). */
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   ROSTER_QUERY_FIELDS_MAX: intFrom(500, 10, 100_000),
   ROSTER_QUERY_COST_MAX: intFrom(200_000, 100, 100_000_000),
   ROSTER_STRING_LENGTH_MAX: intFrom(255, 16, 10_000),
+  ROSTER_FILTER_LIST_MAX: intFrom(1000, 1, 100_000),
+  ROSTER_STATEMENT_TIMEOUT_MS: intFrom(30_000, 0, 3_600_000),
   ROSTER_CUSTOM_DATA_BYTES_MAX: intFrom(64 * 1024, 256, 16 * 1024 * 1024),
   ROSTER_BODY_LIMIT_BYTES: intFrom(2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
   ROSTER_SIGNING_KEY_MAX_AGE_DAYS: intFrom(30, 1, 3650),
@@ -57,6 +59,8 @@ export interface Config {
   readonly preparedStatements: boolean;
   /** `off`: Roster's PostgreSQL sessions run with `jit = off`; `server`: PostgreSQL's own setting applies. */
   readonly pgJit: 'off' | 'server';
+  /** PostgreSQL cancels a statement of Roster's that runs longer than this (ms); 0: no limit. */
+  readonly statementTimeoutMs: number;
   readonly apiKey: string | undefined;
   readonly environmentId: string | undefined;
   readonly tokenTtlSeconds: number;
@@ -76,6 +80,8 @@ export interface Config {
     readonly queryCost: number;
     readonly bodyBytes: number;
     readonly stringLength: number;
+    /** Most entries in one list of a filter (`valueIn`, `valueNotIn`, `all`). */
+    readonly filterList: number;
     readonly customDataBytes: number;
   };
   /** Requests per window per API key, per user token and per address of unauthenticated callers; 0 is off. */
@@ -165,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     workers,
     preparedStatements: e.ROSTER_PG_PREPARED_STATEMENTS === 'true',
     pgJit: e.ROSTER_PG_JIT,
+    statementTimeoutMs: e.ROSTER_STATEMENT_TIMEOUT_MS,
     tokenTtlSeconds: e.ROSTER_TOKEN_TTL_SECONDS,
     signingKeyMaxAgeDays: e.ROSTER_SIGNING_KEY_MAX_AGE_DAYS,
     keyRefreshSeconds: e.ROSTER_KEY_REFRESH_SECONDS,
@@ -177,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       queryCost: e.ROSTER_QUERY_COST_MAX,
       bodyBytes: e.ROSTER_BODY_LIMIT_BYTES,
       stringLength: e.ROSTER_STRING_LENGTH_MAX,
+      filterList: e.ROSTER_FILTER_LIST_MAX,
       customDataBytes: e.ROSTER_CUSTOM_DATA_BYTES_MAX,
     },
     rateLimit: {

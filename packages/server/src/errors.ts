@@ -14,6 +14,10 @@ export const ErrorCodes = {
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL_SERVER_ERROR: 500,
+  /** The database is unreachable, restarting, out of resources, or a row is locked: transient, retry shortly. */
+  SERVICE_UNAVAILABLE: 503,
+  /** The request ran into the statement timeout: narrow it (filters, page size) or retry. */
+  STATEMENT_TIMEOUT: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -11,6 +11,7 @@ export async function serve(config: Config): Promise<void> {
     poolSize: config.dbPoolSize,
     preparedStatements: config.preparedStatements ? undefined : false,
     jit: config.pgJit,
+    statementTimeoutMs: config.statementTimeoutMs,
     onIdleError: (err) => process.stderr.write(`${JSON.stringify({ level: 40, msg: 'idle database connection failed; it will be replaced', err: err.message })}\n`),
   });
   await migrateToLatest(database.db as never);
@@ -34,8 +35,13 @@ export async function serve(config: Config): Promise<void> {
       process.exit(1);
     }, 25_000);
     force.unref();
+    // Connections busy when the close began stay open after their last answer (keep-alive) until the client lets go;
+    // they are closed as they fall idle. In-flight requests still finish.
+    const sweep = setInterval(() => server.server.closeIdleConnections(), 100);
+    sweep.unref();
     try {
       await server.close();
+      clearInterval(sweep);
       await database.close();
       server.log.info('database closed; bye');
       process.exit(0);

@@ -24,6 +24,7 @@ interface AuditEvent {
   targetId: string | null;
   changes: Record<string, unknown>;
   requestId: string | null;
+  clientRequestId: string | null;
 }
 
 interface RestAuditEvent {
@@ -37,6 +38,7 @@ interface RestAuditEvent {
   targetId: string | null;
   changes: Record<string, unknown>;
   requestId: string | null;
+  clientRequestId: string | null;
 }
 
 interface RestAuditPage {
@@ -60,7 +62,7 @@ interface AuditConnection {
   hasNextPage: boolean;
 }
 
-const FIELDS = 'id occurredAt tenantId actorKind actorId operation targetType targetId changes requestId';
+const FIELDS = 'id occurredAt tenantId actorKind actorId operation targetType targetId changes requestId clientRequestId';
 const AUDIT_QUERY = `query($f: AuditEventFilter, $first: Int, $after: String) { auditEvents(filter: $f, first: $first, after: $after) { data { ${FIELDS} } endCursor hasNextPage } }`;
 
 describe('audit log', () => {
@@ -74,6 +76,18 @@ describe('audit log', () => {
   let adminToken: string;
   let plainToken: string;
   let outsiderToken: string;
+
+  /** The server's id of each request sent with an `x-request-id` of the test's choosing. */
+  const serverIds = new Map<string, string>();
+  /** The server names the request itself; the caller's `x-request-id` is echoed as `x-client-request-id`. */
+  function noteIds(response: Response, sent: string | undefined): string {
+    const requestId = response.headers.get('x-request-id');
+    assert.ok(requestId, 'every response carries x-request-id');
+    assert.match(requestId, /^[0-9a-f-]{36}$/, 'the server makes its own request id');
+    assert.equal(response.headers.get('x-client-request-id'), sent ?? null);
+    if (sent) serverIds.set(sent, requestId);
+    return requestId;
+  }
 
   /** A GraphQL write or read that must succeed, sent with `x-request-id` when given; returns the response's id. */
   async function call<T>(query: string, variables: Record<string, unknown> = {}, options: { token?: string; requestId?: string } = {}): Promise<{ data: T; requestId: string }> {
@@ -89,9 +103,7 @@ describe('audit log', () => {
     const body = (await response.json()) as { data: T | null; errors?: unknown[] };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    const requestId = response.headers.get('x-request-id');
-    assert.ok(requestId, 'every response carries x-request-id');
-    if (options.requestId) assert.equal(requestId, options.requestId, 'a well-formed x-request-id is kept');
+    const requestId = noteIds(response, options.requestId);
     return { data: body.data as T, requestId };
   }
 
@@ -102,7 +114,7 @@ describe('audit log', () => {
       headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    assert.equal(response.headers.get('x-request-id'), requestId);
+    noteIds(response, requestId);
     return { status: response.status, body: (await response.json()) as T };
   }
 
@@ -124,9 +136,12 @@ describe('audit log', () => {
     return out;
   }
 
-  /** The events a request recorded: nothing else writes meanwhile, so they are among the newest. */
+  /**
+   * The events a request recorded, by the id the test sent (or, sent without one, the id the response named):
+   * nothing else writes meanwhile, so they are among the newest.
+   */
   const byRequest = async (requestId: string) =>
-    (await call<{ auditEvents: AuditConnection }>(AUDIT_QUERY, { first: 50 })).data.auditEvents.data.filter((e) => e.requestId === requestId);
+    (await call<{ auditEvents: AuditConnection }>(AUDIT_QUERY, { first: 50 })).data.auditEvents.data.filter((e) => e.requestId === (serverIds.get(requestId) ?? requestId));
 
   /** The one event a request recorded, checked against the fields every event has. */
   async function onlyEvent(requestId: string, expected: { operation: string; tenantId: string | null; targetType: string; targetId?: string; actorKind?: string; actorId?: string | null }): Promise<AuditEvent> {
@@ -138,7 +153,9 @@ describe('audit log', () => {
     if (expected.targetId !== undefined) assert.equal(event.targetId, expected.targetId);
     assert.equal(event.actorKind, expected.actorKind ?? 'apiKey');
     assert.equal(event.actorId, expected.actorId === undefined ? 'env' : expected.actorId);
-    assert.equal(event.requestId, requestId);
+    // The record names the request by the server's id, and keeps the caller's own beside it.
+    assert.equal(event.requestId, serverIds.get(requestId) ?? requestId);
+    assert.equal(event.clientRequestId, serverIds.has(requestId) ? requestId : null);
     assert.ok(!Number.isNaN(Date.parse(event.occurredAt)), `occurredAt ${event.occurredAt}`);
     return event;
   }
@@ -430,7 +447,7 @@ describe('audit log', () => {
       assert.equal(page.body.pagination.hasNextPage, false);
       assert.deepEqual(
         page.body.events.map((e) => ({ ...e, occurredAt: e.occurredAt.iso8601 })),
-        all.map((e) => ({ id: e.id, occurredAt: e.occurredAt, companyId: e.tenantId, actorKind: e.actorKind, actorId: e.actorId, operation: e.operation, targetType: e.targetType, targetId: e.targetId, changes: e.changes, requestId: e.requestId })),
+        all.map((e) => ({ id: e.id, occurredAt: e.occurredAt, companyId: e.tenantId, actorKind: e.actorKind, actorId: e.actorId, operation: e.operation, targetType: e.targetType, targetId: e.targetId, changes: e.changes, requestId: e.requestId, clientRequestId: e.clientRequestId })),
       );
       const ids = async (query: string) => {
         const res = await rest<RestAuditPage>(server, 'GET', `/v3/companies/${tenant}/audit-events?${query}`);

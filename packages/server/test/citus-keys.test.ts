@@ -52,6 +52,7 @@ const TABLES: Classification = {
   idempotency_keys: { placement: 'local', why: 'keyed by principal (API key or user), not by tenant; read and written by primary key only' },
   api_keys: { placement: 'local', why: 'global super-admin keys, read whole by every node' },
   signing_keys: { placement: 'local', why: 'global JWT signing keys, read whole by every node' },
+  token_revocations: { placement: 'local', why: 'no tenant_id: keyed by user, read whole by every node (polled by recorded_at)' },
   roster_migrations: { placement: 'local', why: "Kysely's migration bookkeeping" },
   roster_migrations_lock: { placement: 'local', why: "Kysely's migration lock" },
 };

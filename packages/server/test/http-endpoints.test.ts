@@ -47,10 +47,12 @@ describe('HTTP endpoints', () => {
     }
   });
 
-  it('every response carries a request id, echoing a well-formed one', async () => {
+  it("every response carries the server's own request id, echoing a well-formed x-request-id beside it", async () => {
     const response = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
-    assert.equal(response.headers.get('x-request-id'), 'trace-123');
+    assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(response.headers.get('x-client-request-id'), 'trace-123');
     const generated = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } });
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(generated.headers.get('x-client-request-id'), null, 'a malformed one is dropped');
   });
 });

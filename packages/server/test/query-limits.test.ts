@@ -92,3 +92,15 @@ describe('query cost, remembered per document', () => {
     assert.equal(queryCost(paged, { n: 20, g: true }, 100, 1e9), 2020);
   });
 });
+
+describe('query cost, variable defaults', () => {
+  it('a variable left out counts its declared default, one passed as null the default page size, and neither is remembered', () => {
+    const doc = parse('query($l: Int = 1000) { users(limit: $l) { data { userGroups(limit: $l) { data { id } } } } }');
+    assert.equal(cachedQueryCost(doc, { l: 2 }, 100, 1e9), 6);
+    assert.equal(cachedQueryCost(doc, undefined, 100, 1e9), 1_001_000);
+    assert.equal(cachedQueryCost(doc, {}, 100, 1e9), 1_001_000);
+    assert.equal(cachedQueryCost(doc, { l: null }, 100, 1e9), 10_100);
+    assert.equal(cachedQueryCost(doc, { l: 2 }, 100, 1e9), 6);
+    assert.equal(queryCost(parse('query($n: Int = 7) { auditEvents(first: $n) { data { id } } }'), undefined, 100, 1e9), 7);
+  });
+});

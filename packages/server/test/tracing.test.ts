@@ -20,6 +20,25 @@ import { gql, startServer, startSibling, unique, type TestServer } from './helpe
 const serverDir = new URL('..', import.meta.url).pathname;
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+// Roster names every request with an id of its own (the response's x-request-id, the spans' roster.request.id);
+// the id a test sends as x-request-id comes back as x-client-request-id. Every fetch of this file notes the pair.
+const serverIds = new Map<string, string[]>();
+const plainFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const response = await plainFetch(input, init);
+  const client = response.headers.get('x-client-request-id');
+  const own = response.headers.get('x-request-id');
+  if (client && own) serverIds.set(client, [...(serverIds.get(client) ?? []), own]);
+  return response;
+};
+/** The server's id of the latest request sent with `x-request-id: clientId`. */
+function serverIdOf(clientId: string): string {
+  const id = serverIds.get(clientId)?.at(-1);
+  assert.ok(id, `a response answered x-request-id ${clientId}`);
+  assert.notEqual(id, clientId, 'the server names the request, not the caller');
+  return id;
+}
 const traceparent = (traceId: string, parentId: string, sampled = true) => `00-${traceId}-${parentId}-${sampled ? '01' : '00'}`;
 
 /** A span starts no earlier and ends no later than its parent. */
@@ -71,14 +90,14 @@ describe('OpenTelemetry traces', () => {
     assert.equal(created.status, 200, JSON.stringify(created.errors));
     secrets.push('Zelda-Secret');
 
-    const http = await receiver.serverSpan(requestId);
+    const http = await receiver.serverSpan(serverIdOf(requestId));
     assert.equal(http.traceId, traceId, 'the incoming trace is continued');
     assert.equal(http.parentSpanId, callerSpanId, 'under the caller\'s span');
     assert.equal(http.name, 'POST /graphql');
     assert.equal(http.status, STATUS_CODE.UNSET);
     assert.deepEqual(
       { ...http.attributes },
-      { 'http.request.method': 'POST', 'http.route': '/graphql', 'http.response.status_code': 200, 'roster.request.id': requestId },
+      { 'http.request.method': 'POST', 'http.route': '/graphql', 'http.response.status_code': 200, 'roster.request.id': serverIdOf(requestId) },
     );
     assert.equal(http.resource['service.name'], 'roster');
     assert.match(String(http.resource['service.version']), /^\d+\.\d+\.\d+/);
@@ -123,7 +142,7 @@ describe('OpenTelemetry traces', () => {
 
     const plainId = unique('otel-plain');
     assert.equal((await gql(server, document, undefined, { headers: { 'x-request-id': plainId } })).status, 200);
-    const plain = await receiver.serverSpan(plainId);
+    const plain = await receiver.serverSpan(serverIdOf(plainId));
     assert.equal(plain.parentSpanId, undefined, 'a root span');
     assert.match(plain.traceId, /^[0-9a-f]{32}$/);
     assert.notEqual(plain.traceId, '0'.repeat(32));
@@ -141,7 +160,7 @@ describe('OpenTelemetry traces', () => {
     const malformedId = unique('otel-malformed');
     const malformed = await gql(server, '{ tenants { totalCount } }', undefined, { headers: { 'x-request-id': malformedId, traceparent: '00-nothex-nothex-01' } });
     assert.equal(malformed.status, 200);
-    const fresh = await receiver.serverSpan(malformedId);
+    const fresh = await receiver.serverSpan(serverIdOf(malformedId));
     assert.equal(fresh.parentSpanId, undefined);
     assert.equal(receiver.childrenOf(fresh)[0]?.name, 'query tenants');
 
@@ -152,7 +171,7 @@ describe('OpenTelemetry traces', () => {
     // Spans are exported in the order they end: once a later request's span is in, the earlier one would be too.
     const laterId = unique('otel-later');
     await gql(server, '{ tenants { totalCount } }', undefined, { headers: { 'x-request-id': laterId } });
-    await receiver.serverSpan(laterId);
+    await receiver.serverSpan(serverIdOf(laterId));
     assert.equal(receiver.spans.filter((s) => s.traceId === unsampledTrace).length, 0);
   });
 
@@ -174,7 +193,7 @@ describe('OpenTelemetry traces', () => {
     );
     const traces = new Set<string>();
     for (const [i, id] of ids.entries()) {
-      const http = await receiver.serverSpan(id);
+      const http = await receiver.serverSpan(serverIdOf(id));
       traces.add(http.traceId);
       const under = i % 2 === 0 ? receiver.childrenOf(http).find((s) => s.kind === SPAN_KIND.INTERNAL) : http;
       assert.ok(under, `the operation span of ${id}`);
@@ -199,7 +218,7 @@ describe('OpenTelemetry traces', () => {
       body: JSON.stringify({ pagination: { offset: 0, limit: 10 }, searchText }),
     });
     assert.equal(list.status, 200, await list.text());
-    const listSpan = await receiver.serverSpan(listId);
+    const listSpan = await receiver.serverSpan(serverIdOf(listId));
     assert.equal(listSpan.name, 'POST /v3/companies/:companyId/user-groups/list');
     assert.equal(listSpan.attributes['http.route'], '/v3/companies/:companyId/user-groups/list');
     assert.equal(listSpan.attributes['http.response.status_code'], 200);
@@ -218,7 +237,7 @@ describe('OpenTelemetry traces', () => {
       headers: { authorization: `Bearer ${server.apiKey}`, 'x-request-id': missingId },
     });
     assert.equal(missing.status, 404);
-    const missingSpan = await receiver.serverSpan(missingId);
+    const missingSpan = await receiver.serverSpan(serverIdOf(missingId));
     assert.equal(missingSpan.name, 'GET /v3/companies/:companyId/user-groups/:groupId');
     assert.equal(missingSpan.attributes['http.response.status_code'], 404);
     assert.equal(missingSpan.attributes['error.type'], 'NOT_FOUND');
@@ -229,7 +248,7 @@ describe('OpenTelemetry traces', () => {
     const anonymousId = unique('otel-anonymous');
     const anonymous = await gql(server, '{ users { totalCount } }', undefined, { token: null, headers: { 'x-request-id': anonymousId } });
     assert.equal(anonymous.status, 401);
-    const anonymousSpan = await receiver.serverSpan(anonymousId);
+    const anonymousSpan = await receiver.serverSpan(serverIdOf(anonymousId));
     assert.equal(anonymousSpan.attributes['error.type'], 'UNAUTHENTICATED');
     assert.equal(anonymousSpan.attributes['http.response.status_code'], 401);
     assert.ok(!receiver.childrenOf(anonymousSpan).some((s) => s.kind === SPAN_KIND.INTERNAL));
@@ -241,7 +260,7 @@ describe('OpenTelemetry traces', () => {
     });
     secrets.push('not-an-email-secret');
     assert.equal(refused.errors?.[0]?.extensions.code, 'BAD_USER_INPUT');
-    const refusedSpan = await receiver.serverSpan(refusedId);
+    const refusedSpan = await receiver.serverSpan(serverIdOf(refusedId));
     assert.equal(refusedSpan.attributes['http.response.status_code'], refused.status);
     assert.equal(refusedSpan.attributes['error.type'], 'BAD_USER_INPUT');
     const refusedOperation = receiver.childrenOf(refusedSpan).find((s) => s.kind === SPAN_KIND.INTERNAL);
@@ -252,7 +271,7 @@ describe('OpenTelemetry traces', () => {
     // No route: named by the method alone; no http.route.
     const unmatchedId = unique('otel-unmatched');
     assert.equal((await fetch(`${server.url}/no/such/${unique('route')}`, { headers: { 'x-request-id': unmatchedId } })).status, 404);
-    const unmatched = await receiver.serverSpan(unmatchedId);
+    const unmatched = await receiver.serverSpan(serverIdOf(unmatchedId));
     assert.equal(unmatched.name, 'GET');
     assert.equal(unmatched.attributes['http.route'], undefined);
     assert.equal(unmatched.attributes['error.type'], 'NOT_FOUND');
@@ -263,8 +282,10 @@ describe('OpenTelemetry traces', () => {
     assert.equal((await fetch(`${server.url}/metrics`, { headers: { 'x-request-id': probeId } })).status, 200);
     const barrier = unique('otel-barrier');
     await gql(server, '{ tenants { totalCount } }', undefined, { headers: { 'x-request-id': barrier } });
-    await receiver.serverSpan(barrier);
-    assert.equal(receiver.spans.filter((s) => s.attributes['roster.request.id'] === probeId).length, 0);
+    await receiver.serverSpan(serverIdOf(barrier));
+    const probeIds = serverIds.get(probeId) ?? [];
+    assert.equal(probeIds.length, 2);
+    assert.equal(receiver.spans.filter((s) => probeIds.includes(String(s.attributes['roster.request.id']))).length, 0);
   });
 
   it('exports no value from any request: no parameters, documents, URLs, bodies or credentials', async () => {
@@ -305,9 +326,9 @@ describe('OpenTelemetry traces', () => {
       const traceId = hex(16);
       const sampledId = unique('otel-parent-sampled');
       await gql(sibling, '{ tenants { totalCount } }', undefined, { headers: { 'x-request-id': sampledId, traceparent: traceparent(traceId, hex(8)) } });
-      const span = await own.serverSpan(sampledId);
+      const span = await own.serverSpan(serverIdOf(sampledId));
       assert.equal(span.traceId, traceId);
-      assert.equal(own.spans.filter((s) => s.attributes['roster.request.id'] === unsampledId).length, 0, 'ratio 0: no new trace recorded');
+      assert.equal(own.spans.filter((s) => s.attributes['roster.request.id'] === serverIdOf(unsampledId)).length, 0, 'ratio 0: no new trace recorded');
       assert.equal(span.resource['service.name'], 'roster-eu');
       assert.equal(span.resource['deployment.environment.name'], 'staging');
       assert.equal(span.resource.team, 'directory team');
@@ -316,7 +337,7 @@ describe('OpenTelemetry traces', () => {
       assert.ok(own.childrenOf(own.childrenOf(span)[0]!).length >= 1);
       const barrier = unique('otel-barrier');
       await gql(server, '{ tenants { totalCount } }', undefined, { headers: { 'x-request-id': barrier } });
-      await receiver.serverSpan(barrier);
+      await receiver.serverSpan(serverIdOf(barrier));
       assert.equal(receiver.spans.filter((s) => s.traceId === traceId).length, 0);
     } finally {
       await sibling.close();
@@ -333,7 +354,7 @@ describe('OpenTelemetry traces', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(own.spans.length, 0, 'nothing exported before the schedule');
     await sibling.close();
-    const span = await own.serverSpan(requestId, 1000);
+    const span = await own.serverSpan(serverIdOf(requestId), 1000);
     assert.equal(span.name, 'POST /graphql');
     await own.close();
 
@@ -472,7 +493,7 @@ describe('Roster without an OTLP endpoint', () => {
       const on = await runRoster({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
       assert.ok(on.some((u) => u.includes('/@opentelemetry/sdk-trace-base/')), `recorded: ${on.join(', ')}`);
       assert.ok(on.some((u) => u.includes('/@opentelemetry/exporter-trace-otlp-http/')));
-      const span = await receiver.serverSpan('otel-child-request', 2000);
+      const span = await receiver.serverSpan(serverIdOf('otel-child-request'), 2000);
       assert.equal(span.name, 'POST /graphql');
     } finally {
       await receiver.close();

@@ -388,7 +388,10 @@ export interface AuditEventModel {
   targetId: string | null;
   /** Changed fields: values for creations, { from, to } for updates; never secrets */
   changes: JsonObject;
+  /** The server's id of the request that made the change (the x-request-id of its response) */
   requestId: string | null;
+  /** The x-request-id the caller sent with that request, if it sent a well-formed one; never used as the request id */
+  clientRequestId: string | null;
 }
 
 export interface UserArgs {
@@ -543,6 +546,9 @@ export interface UpdateUserArgs {
 }
 export interface DeleteUserArgs {
   id: string;
+}
+export interface RevokeUserTokensArgs {
+  userId: string;
 }
 export interface CreateUserGroupArgs {
   userGroup: UserGroupCreateDto;
@@ -743,7 +749,7 @@ export const graphqlOperations = {
     kind: 'query',
     field: 'auditEvents',
     variables: ["filter","first","after"],
-    document: "query auditEvents($filter: AuditEventFilter, $first: Int, $after: String) { auditEvents(filter: $filter, first: $first, after: $after) { data { id occurredAt tenantId actorKind actorId operation targetType targetId changes requestId } endCursor hasNextPage } }",
+    document: "query auditEvents($filter: AuditEventFilter, $first: Int, $after: String) { auditEvents(filter: $filter, first: $first, after: $after) { data { id occurredAt tenantId actorKind actorId operation targetType targetId changes requestId clientRequestId } endCursor hasNextPage } }",
   },
   apiKeys: {
     kind: 'query',
@@ -774,6 +780,12 @@ export const graphqlOperations = {
     field: 'deleteUser',
     variables: ["id"],
     document: "mutation deleteUser($id: ID!) { deleteUser(id: $id) }",
+  },
+  revokeUserTokens: {
+    kind: 'mutation',
+    field: 'revokeUserTokens',
+    variables: ["userId"],
+    document: "mutation revokeUserTokens($userId: ID!) { revokeUserTokens(userId: $userId) { userId revokedAt } }",
   },
   createUserGroup: {
     kind: 'mutation',
@@ -1007,6 +1019,12 @@ export abstract class GraphqlMethods {
   deleteUser(args: DeleteUserArgs, options?: RequestOptions): Promise<{ deleteUser: boolean }>;
   deleteUser(args: string | DeleteUserArgs, options?: RequestOptions): Promise<unknown> {
     return this.runOperation(graphqlOperations.deleteUser, typeof args === 'string' ? { id: args } : args, options);
+  }
+
+  /** Roster: ends every token issued to the user so far (deactivating or deleting a user does too); tokens issued later work. The super-admin, or USER_MANAGEMENT: WRITE in the user's company. GraphQL `mutation { revokeUserTokens }`. */
+  revokeUserTokens(args: RevokeUserTokensArgs, options?: RequestOptions): Promise<{ revokeUserTokens: { userId: string; revokedAt: string } }>;
+  revokeUserTokens(args: RevokeUserTokensArgs, options?: RequestOptions): Promise<unknown> {
+    return this.runOperation(graphqlOperations.revokeUserTokens, args, options);
   }
 
   /** GraphQL `mutation { createUserGroup }`. */

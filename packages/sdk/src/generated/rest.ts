@@ -35,6 +35,8 @@ export const restOperations = {
   getRbacInfo: { method: 'GET', path: '/v3/users/{userId}/rbac-info', pathParams: ["userId"], queryParams: [], body: false, idempotent: true, pagination: undefined },
   /** GET /v3/companies/{companyId}/audit-events: Read a company's audit log */
   listAuditEvents: { method: 'GET', path: '/v3/companies/{companyId}/audit-events', pathParams: ["companyId"], queryParams: ["limit","after","operation","actorId","targetId","targetType","occurredAfter","occurredBefore"], body: false, idempotent: true, pagination: { kind: 'cursor', items: 'events' } },
+  /** POST /v3/users/{userId}/revoke-tokens: Revoke a user's tokens */
+  revokeUserTokens: { method: 'POST', path: '/v3/users/{userId}/revoke-tokens', pathParams: ["userId"], queryParams: [], body: false, idempotent: false, pagination: undefined },
   /** GET /v3/api-keys: List API keys (prefixes only) */
   listApiKeys: { method: 'GET', path: '/v3/api-keys', pathParams: [], queryParams: ["includeRevoked"], body: false, idempotent: true, pagination: undefined },
   /** POST /v3/api-keys: Create an API key */

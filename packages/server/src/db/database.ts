@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { Kysely, PGliteDialect, PostgresDialect, sql, type LogEvent } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { lockDataDirectory } from './data-dir-lock.ts';
+import { PGliteThread } from './pglite-thread.ts';
+import { PGliteThreadDialect } from './pglite-thread-dialect.ts';
 import { DEFAULT_PREPARED_STATEMENTS, StatementRegistry, usePreparedStatements, type PreparedStatementOptions } from './prepared-statements.ts';
 
 export type Db = Kysely<Database>;
@@ -23,6 +23,12 @@ export interface OpenDatabaseOptions {
    * setting, for a pooler that refuses startup options. An `options` parameter in `databaseUrl` replaces Roster's.
    */
   readonly jit?: 'off' | 'server';
+  /**
+   * PostgreSQL only: statements running longer than this many ms are cancelled by PostgreSQL itself (SQLSTATE
+   * 57014), even when the client has gone; 0 or absent: no limit. Sent with the startup options, so not in `server`
+   * mode.
+   */
+  readonly statementTimeoutMs?: number;
   /** Called after every statement; tests use it to count round trips. */
   readonly onQuery?: (sql: string) => void;
 }
@@ -83,6 +89,11 @@ function queryLogger(options: OpenDatabaseOptions, observers: Set<QueryObserver>
   };
 }
 
+/** The startup options of Roster's PostgreSQL sessions: JIT off, and the statement timeout when there is one. */
+function sessionOptions(statementTimeoutMs: number | undefined): string {
+  return statementTimeoutMs ? `-c jit=off -c statement_timeout=${statementTimeoutMs}` : '-c jit=off';
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     const prepare = options.preparedStatements !== false;
@@ -96,7 +107,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // JIT compiles a statement when its estimated cost passes jit_above_cost (100,000 by default). Roster's
       // statements read a page or a few rows, but their estimates at a million users often pass it (a branch
       // that never runs still counts): a big group's first page then spent 190 ms compiling and 2 ms running.
-      ...(options.jit === 'server' ? {} : { options: '-c jit=off' }),
+      ...(options.jit === 'server' ? {} : { options: sessionOptions(options.statementTimeoutMs) }),
     });
     // An idle connection can die (server restart, admin termination); the pool drops it and opens a new one when
     // needed. Without a listener, that 'error' event would crash the process.
@@ -116,18 +127,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     unlock = lockDataDirectory(options.dataDir);
   }
   try {
-    const pglite = await PGlite.create(options.dataDir, {
-      parsers: { 20: (v: string) => Number.parseInt(v, 10) },
-      // Trigram indexes for substring search (migration 0005).
-      extensions: { pg_trgm },
-    });
+    // In a worker thread, so that a slow statement never stops the HTTP server (pglite-thread.ts).
+    const pglite = new PGliteThread(options.dataDir);
+    await pglite.waitReady;
     const observers = new Set<QueryObserver>();
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log: queryLogger(options, observers) });
+    const db = new Kysely<Database>({ dialect: new PGliteThreadDialect(pglite), log: queryLogger(options, observers) });
     opened.set(db, { kind: 'pglite', pool: undefined, observers });
     return {
       db,
       kind: 'pglite',
-      // Kysely's PGlite driver closes the PGlite instance on destroy, which flushes the data directory.
+      // Destroying the Kysely closes PGlite in its thread, which flushes the data directory.
       close: async () => {
         await db.destroy();
         unlock();

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as initial from './migrations/0001-initial.ts';
 import * as permissions from './migrations/0002-permissions.ts';
@@ -7,6 +7,8 @@ import * as citusKeys from './migrations/0004-citus-keys.ts';
 import * as searchIndexes from './migrations/0005-search-indexes.ts';
 import * as membershipStatistics from './migrations/0006-membership-statistics.ts';
 import * as auditSubjects from './migrations/0007-audit-subjects-without-pending-list.ts';
+import * as tokenRevocations from './migrations/0008-token-revocations.ts';
+import * as clientRequestId from './migrations/0009-client-request-id.ts';
 
 /** Migrations are listed in code, in order, and never edited once shipped. */
 const migrations: Record<string, Migration> = {
@@ -17,6 +19,8 @@ const migrations: Record<string, Migration> = {
   '0005-search-indexes': searchIndexes,
   '0006-membership-statistics': membershipStatistics,
   '0007-audit-subjects-without-pending-list': auditSubjects,
+  '0008-token-revocations': tokenRevocations,
+  '0009-client-request-id': clientRequestId,
 };
 
 class InCodeMigrationProvider implements MigrationProvider {
@@ -31,8 +35,17 @@ class InCodeMigrationProvider implements MigrationProvider {
  * apply each migration exactly once. Through a transaction-mode pooler the unlock can miss (docs/scaling.md).
  */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(), migrationTableName: 'roster_migrations', migrationLockTableName: 'roster_migrations_lock' });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // On one connection without the statement timeout Roster's sessions start with: building an index over a big
+  // table may rightly take longer than any request should.
+  return db.connection().execute(async (connection) => {
+    await sql`set statement_timeout = 0`.execute(connection);
+    try {
+      const migrator = new Migrator({ db: connection, provider: new InCodeMigrationProvider(), migrationTableName: 'roster_migrations', migrationLockTableName: 'roster_migrations_lock' });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    } finally {
+      await sql`reset statement_timeout`.execute(connection);
+    }
+  });
 }

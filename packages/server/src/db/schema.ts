@@ -135,6 +135,8 @@ export interface AuditLogTable {
   changes: Json;
   subjects: ColumnType<string[], string[] | undefined, string[]>;
   request_id: string | null;
+  /** The caller's `x-request-id`, when it sent a well-formed one (migration 0009); `request_id` is the server's. */
+  client_request_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IdempotencyKeysTable {
@@ -150,6 +152,12 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+export interface TokenRevocationsTable {
+  user_id: string;
+  not_before: Date;
+  recorded_at: Generated<Date>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -161,6 +169,7 @@ export interface Database {
   user_roles: UserRolesTable;
   group_roles: GroupRolesTable;
   api_keys: ApiKeysTable;
+  token_revocations: TokenRevocationsTable;
   signing_keys: SigningKeysTable;
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -90,7 +90,10 @@ export type Actor =
 
 export interface RequestContext {
   readonly actor: Actor;
+  /** The server's id of the request (never the caller's): in logs, the `x-request-id` answer and the audit log. */
   readonly requestId: string;
+  /** The caller's own `x-request-id`, when it sent a well-formed one: kept beside the server's, never instead of it. */
+  readonly clientRequestId?: string | null;
 }
 
 /** A page of results; `count` runs only when the caller asks for the total. */

@@ -13,11 +13,15 @@ export interface AuditRow {
   targetId: string | null;
   changes: Record<string, unknown>;
   subjects: readonly string[];
+  /** The server's id of the request that made the change. */
   requestId: string | null;
+  /** The caller's own `x-request-id` for that request, if it sent one (`auditRow` always sets it). */
+  clientRequestId?: string | null;
 }
 
 export interface AuditRecord extends AuditRow {
   occurredAt: Date;
+  clientRequestId: string | null;
 }
 
 export interface AuditQuery {
@@ -50,6 +54,7 @@ export async function insertAuditRows(db: Db, rows: readonly AuditRow[]): Promis
         changes: JSON.stringify(r.changes),
         subjects: sql`${[...r.subjects]}::text[]`,
         request_id: r.requestId,
+        client_request_id: r.clientRequestId ?? null,
       }) as never),
     )
     .execute();
@@ -79,6 +84,7 @@ export async function listAuditRecords(db: Db, q: AuditQuery): Promise<AuditReco
     changes: r.changes,
     subjects: r.subjects,
     requestId: r.request_id,
+    clientRequestId: r.client_request_id ?? null,
   }));
 }
 
@@ -112,12 +118,12 @@ export async function pseudonymizeSubject(db: Db, userId: string, pseudonym: str
 export function insertAuditOfChangedUsers(row: AuditRow, changed: string, tenant: RawBuilder<unknown> = sql`${row.tenantId}::uuid`) {
   const subjects = array(row.subjects, 'text');
   return sql`
-    insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id)
+    insert into audit_log (id, tenant_id, actor_kind, actor_id, operation, target_type, target_id, changes, subjects, request_id, client_request_id)
     select ${row.id}::uuid, ${tenant}, ${row.actorKind}::text, ${row.actorId}::text, ${row.operation}::text,
       ${row.targetType}::text, ${row.targetId}::text,
       ${JSON.stringify(row.changes)}::jsonb || jsonb_build_object('userIds', jsonb_agg(c.user_id)),
       ${subjects} || coalesce(array_agg(c.user_id::text) filter (where c.user_id::text <> all(${subjects})), '{}'),
-      ${row.requestId}::text
+      ${row.requestId}::text, ${row.clientRequestId ?? null}::text
     from ${sql.table(changed)} c
     having count(*) > 0`;
 }

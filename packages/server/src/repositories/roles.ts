@@ -202,3 +202,39 @@ export async function findRolesVisibleToTenant(db: Db, tenantId: string, ids: re
     select * from roles where id = any(${array(ids, 'uuid')}) and (tenant_id is null or tenant_id = ${tenantId})`, db);
   return rows.map(toRole);
 }
+
+/** What a grant check needs about a user and one group of its tenant, read in one statement. */
+export interface GrantFacts {
+  /** Every permission entry of the user's roles, held directly or through its groups (not folded). */
+  readonly held: PermissionGrant[];
+  /** The roles the group gives its members. */
+  readonly grants: { name: string; permissions: PermissionGrant[] }[];
+  readonly manager: boolean;
+  readonly member: boolean;
+  /** The user belongs to the tenant's platform group of reference `companyAdminsReference`. */
+  readonly company_admin: boolean;
+}
+
+export async function grantFacts(db: Db, q: { tenantId: string; userId: string; groupId: string; companyAdminsReference: string }): Promise<GrantFacts> {
+  const { tenantId: t, userId: u, groupId: g } = q;
+  const { rows } = await executeCached(sql<GrantFacts>`
+    with held_roles as (
+      select r.permissions from user_roles ur join roles r on r.id = ur.role_id
+      where ur.tenant_id = ${t} and ur.user_id = ${u}
+      union all
+      select r.permissions from user_group_members m
+      join group_roles gr on gr.tenant_id = m.tenant_id and gr.group_id = m.group_id
+      join roles r on r.id = gr.role_id
+      where m.tenant_id = ${t} and m.user_id = ${u}
+    )
+    select
+      coalesce((select jsonb_agg(p) from held_roles h cross join lateral jsonb_array_elements(h.permissions) p), '[]'::jsonb) as held,
+      coalesce((select jsonb_agg(jsonb_build_object('name', r.name, 'permissions', r.permissions) order by r.name, r.id)
+                from group_roles gr join roles r on r.id = gr.role_id
+                where gr.tenant_id = ${t} and gr.group_id = ${g}), '[]'::jsonb) as grants,
+      exists (select 1 from user_group_managers where tenant_id = ${t} and group_id = ${g} and user_id = ${u}) as manager,
+      exists (select 1 from user_group_members where tenant_id = ${t} and group_id = ${g} and user_id = ${u}) as member,
+      exists (select 1 from user_group_members m join user_groups cg on cg.tenant_id = m.tenant_id and cg.id = m.group_id
+              where m.tenant_id = ${t} and m.user_id = ${u} and cg.reference = ${q.companyAdminsReference} and cg.is_unmodifiable) as company_admin`, db);
+  return rows[0]!;
+}

@@ -12,6 +12,23 @@ export const PERMISSIONS = [
   { name: 'REPORT_MANAGEMENT', description: 'Read reports' },
 ] as const;
 export const ACTIONS = ['ALL', 'CREATE', 'READ', 'WRITE', 'DELETE', 'PURGE'] as const;
+export type PermissionName = (typeof PERMISSIONS)[number]['name'];
+export type ActionName = (typeof ACTIONS)[number];
+
+/**
+ * Whether permissions `held` (one entry per permission, as `effective` returns them) allow `action` on
+ * `permission`. `ALL` implies every action, `WRITE` implies `READ`; holding every concrete action is holding `ALL`.
+ * The one reading of actions, for checking a request (AccessService.allows) and for checking a delegation
+ * (delegation.ts) alike.
+ */
+export function holds(held: readonly { permission: string; actions: readonly string[] }[], permission: string, action: string): boolean {
+  const actions = held.find((p) => p.permission === permission)?.actions;
+  if (!actions) return false;
+  if (actions.includes('ALL') || actions.includes(action)) return true;
+  if (action === 'READ') return actions.includes('WRITE');
+  if (action === 'ALL') return ACTIONS.every((a) => a === 'ALL' || holds(held, permission, a));
+  return false;
+}
 
 /**
  * A user's effective permissions: the union over the roles held directly and through every group, additively,
@@ -34,8 +51,7 @@ export class AccessService {
   async allows(ctx: RequestContext, tenantId: string, permission: string, action: 'READ' | 'WRITE' | 'CREATE' | 'DELETE'): Promise<boolean> {
     if (ctx.actor.kind === 'superAdmin') return true;
     if (ctx.actor.tenantId !== tenantId) return false;
-    const held = (await this.effective(tenantId, ctx.actor.userId)).find((p) => p.permission === permission);
-    return !!held && (held.actions.includes('ALL') || held.actions.includes(action) || (action === 'READ' && held.actions.includes('WRITE')));
+    return holds(await this.effective(tenantId, ctx.actor.userId), permission, action);
   }
 }
 

@@ -50,7 +50,7 @@ export function writeAudited<T>(
   }, options);
 }
 
-/** The audit record of one entry: the entry, plus who made the change, a fresh id and the request's id. */
+/** The audit record of one entry: the entry, plus who made the change, a fresh id and the request's ids (the server's and the caller's). */
 export function auditRow(deps: ServiceDeps, ctx: RequestContext, e: AuditEntry, actor = auditActor(ctx)): AuditRow {
   return {
     id: deps.newId(),
@@ -63,6 +63,7 @@ export function auditRow(deps: ServiceDeps, ctx: RequestContext, e: AuditEntry, 
     changes: e.changes ?? {},
     subjects: unique([...(actor.kind === 'user' && actor.id ? [actor.id] : []), ...(e.targetType === 'user' && e.targetId ? [e.targetId] : []), ...(e.users ?? [])]),
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId ?? null,
   };
 }
 

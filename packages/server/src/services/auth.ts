@@ -8,6 +8,7 @@ import { writeAudited } from './audit.ts';
 import type { ServiceDeps } from './deps.ts';
 import { requireSuperAdmin } from './policy.ts';
 import { SIGNING_ALGORITHM, insertKey, type SigningKeyRing } from './signing-keys.ts';
+import type { TokenRevocations } from './token-revocations.ts';
 import * as v from './validate.ts';
 
 const ISSUER = 'roster';
@@ -30,6 +31,7 @@ export class AuthService {
     private readonly deps: ServiceDeps,
     readonly keys: ApiKeyService,
     readonly ring: SigningKeyRing,
+    readonly revocations: TokenRevocations,
   ) {}
 
   /**
@@ -38,6 +40,7 @@ export class AuthService {
    */
   async init(): Promise<{ generatedApiKey?: string }> {
     await this.ring.init();
+    await this.revocations.init();
     const generated = await this.keys.init();
     await this.rotateIfOld();
     this.#rotationTimer = setInterval(() => void this.rotateIfOld().catch(() => undefined), 3600_000);
@@ -47,6 +50,7 @@ export class AuthService {
 
   close(): void {
     clearInterval(this.#rotationTimer);
+    this.revocations.close();
   }
 
   private async rotateIfOld(): Promise<void> {
@@ -106,7 +110,8 @@ export class AuthService {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + ttlSeconds;
     const { kid, key } = this.ring.signingKey();
-    const claims = actor.kind === 'user' ? { tid: actor.tenantId, kind: 'user' } : { kind: 'superAdmin', ...(actor.keyId ? { akid: actor.keyId } : {}) };
+    // `ims`: the issue time in milliseconds, so a revocation tells apart tokens issued within the same second.
+    const claims = actor.kind === 'user' ? { tid: actor.tenantId, kind: 'user', ims: Date.now() } : { kind: 'superAdmin', ...(actor.keyId ? { akid: actor.keyId } : {}) };
     const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: 'JWT', kid })
       .setIssuer(ISSUER)
@@ -139,6 +144,10 @@ export class AuthService {
         return keyId === undefined ? { kind: 'superAdmin' } : { kind: 'superAdmin', keyId };
       }
       if (payload.kind === 'user' && typeof payload.sub === 'string' && typeof payload.tid === 'string') {
+        const issuedAtMs = typeof payload.ims === 'number' ? payload.ims : (payload.iat ?? 0) * 1000;
+        if (this.revocations.isRevoked(payload.sub, issuedAtMs)) {
+          throw Errors.unauthenticated("The token was revoked: its user was deactivated or deleted, or the user's tokens were revoked");
+        }
         return { kind: 'user', userId: payload.sub, tenantId: payload.tid };
       }
     } catch (e) {

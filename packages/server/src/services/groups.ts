@@ -9,7 +9,7 @@ import type { UserGroupQuery, UserGroupSearchKey } from '../repositories/groups.
 import type { GroupRelation } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
-import { actorTenant, visibleToActor } from './policy.ts';
+import { Policy, actorTenant, visibleToActor, type PolicyAction } from './policy.ts';
 import type { TenantService } from './tenants.ts';
 import type { UserService } from './users.ts';
 import type { AccessService } from './access.ts';
@@ -41,12 +41,16 @@ export interface GroupSelector {
 }
 
 export class GroupService {
+  private readonly policy: Policy;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly tenants: TenantService,
     private readonly users: UserService,
-    private readonly access: AccessService,
-  ) {}
+    access: AccessService,
+  ) {
+    this.policy = new Policy(deps, access);
+  }
 
   private validate(input: UserGroupInput, prefix: string): repo.UserGroupWrite {
     const { stringLength } = this.deps.config.limits;
@@ -63,7 +67,7 @@ export class GroupService {
     if (input.reference == null) throw Errors.invalid('userGroup.reference', 'is required');
     const write = this.validate(input, 'userGroup');
     const tenant = await this.tenants.resolve(ctx, input.tenantId, 'userGroup.tenantId');
-    await this.requireWrite(ctx, tenant.id, 'Creating user groups');
+    await this.policy.require(ctx, 'group.create', { tenantId: tenant.id });
     const type = write.type ?? DEFAULT_GROUP_TYPE;
     return writeAudited(this.deps, ctx, async (tx, audit) => {
       await repo.ensureUserGroupType(tx, uuidv5(type, GROUP_TYPE_NAMESPACE), type);
@@ -86,7 +90,7 @@ export class GroupService {
   async update(ctx: RequestContext, id: string, input: UserGroupInput, expectedVersion?: number | null, versionField = 'expectedVersion'): Promise<UserGroup> {
     const expected = expectedVersion == null ? undefined : v.version(versionField, expectedVersion);
     const current = await this.get(ctx, id);
-    await this.requireWrite(ctx, current.tenantId, 'Changing user groups');
+    await this.policy.require(ctx, 'group.update', { tenantId: current.tenantId });
     const write = this.validate(input, 'userGroup');
     const fixed = (['name', 'reference', 'description', 'type'] as const).filter((f) => write[f] !== undefined);
     if (current.isUnmodifiable && fixed.length > 0) throw Errors.unmodifiable(fixed.join(', '), fixed[0]);
@@ -106,7 +110,7 @@ export class GroupService {
   async delete(ctx: RequestContext, id: string, expectedVersion?: number | null, versionField = 'expectedVersion'): Promise<boolean> {
     const expected = expectedVersion == null ? undefined : v.version(versionField, expectedVersion);
     const group = await this.get(ctx, id);
-    await this.requireWrite(ctx, group.tenantId, 'Deleting user groups');
+    await this.policy.require(ctx, 'group.delete', { tenantId: group.tenantId });
     if (group.isUnmodifiable) throw Errors.unmodifiable('existence');
     return writeAudited(this.deps, ctx, async (tx, audit) => {
       const deleted = await repo.deleteUserGroup(tx, group.tenantId, group.id, expected);
@@ -119,27 +123,16 @@ export class GroupService {
     });
   }
 
-  /** Creating, changing and deleting groups needs ACCESS_MANAGEMENT: WRITE in the group's company. */
-  private async requireWrite(ctx: RequestContext, tenantId: string, what: string): Promise<void> {
-    if (!(await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
-      throw Errors.forbidden(`${what} needs ACCESS_MANAGEMENT: WRITE`);
-    }
-  }
-
-  /** A user token may read the groups it participates in or manages. */
-  async get(ctx: RequestContext, id: string, field = 'id'): Promise<UserGroup> {
+  /**
+   * A group the caller may see at all (its company's; another company's is NOT_FOUND), checked for `action` on
+   * it. `group.read`: a user token reads the groups it participates in or manages, or any with
+   * ACCESS_MANAGEMENT: READ.
+   */
+  async get(ctx: RequestContext, id: string, field = 'id', action: PolicyAction = 'group.read'): Promise<UserGroup> {
     v.uuid(field, id);
     const group = await run(() => repo.findUserGroupById(this.deps.db, id));
     if (!group || !visibleToActor(ctx, group.tenantId)) throw Errors.notFound('UserGroup', field, id);
-    if (ctx.actor.kind === 'user') {
-      const { userId, tenantId } = ctx.actor;
-      const related =
-        (await run(() => memberships.isInGroup(this.deps.db, 'members', tenantId, group.id, userId))) ||
-        (await run(() => memberships.isInGroup(this.deps.db, 'managers', tenantId, group.id, userId)));
-      if (!related && !(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
-        throw Errors.forbidden('Reading this group needs ACCESS_MANAGEMENT: READ, or membership or management of it');
-      }
-    }
+    await this.policy.require(ctx, action, { tenantId: group.tenantId, groupIds: [group.id] });
     return group;
   }
 
@@ -164,8 +157,9 @@ export class GroupService {
 
   async list(ctx: RequestContext, args: UserGroupListArgs): Promise<Page<UserGroup>> {
     let q = this.query(ctx, args);
-    // With ACCESS_MANAGEMENT: READ a user token sees every group of its company, not just its own.
-    if (ctx.actor.kind === 'user' && (await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) q = { ...q, visibleTo: undefined };
+    // With ACCESS_MANAGEMENT: READ (the rule of a company's list) a user token sees every group of its company,
+    // not just those it participates in or manages (the rule of reading one group).
+    if (ctx.actor.kind === 'user' && (await this.policy.permits(ctx, 'company.groups.list'))) q = { ...q, visibleTo: undefined };
     const data = await run(() => repo.listUserGroups(this.deps.db, q));
     return { data, count: () => run(() => repo.countUserGroups(this.deps.db, q)) };
   }
@@ -173,9 +167,7 @@ export class GroupService {
   /** A company's groups (REST): needs ACCESS_MANAGEMENT: READ in that company; another company is not found. */
   async listForCompany(ctx: RequestContext, companyId: string, args: UserGroupListArgs): Promise<Page<UserGroup>> {
     const company = await this.tenants.get(ctx, companyId);
-    if (!(await this.access.allows(ctx, company.id, 'ACCESS_MANAGEMENT', 'READ'))) {
-      throw Errors.forbidden("Listing a company's groups needs ACCESS_MANAGEMENT: READ");
-    }
+    await this.policy.require(ctx, 'company.groups.list', { tenantId: company.id });
     const q = { ...this.query(ctx, args), visibleTo: undefined };
     q.filter.tenantId = { equalTo: company.id };
     const data = await run(() => repo.listUserGroups(this.deps.db, q));
@@ -187,10 +179,7 @@ export class GroupService {
     v.uuid('userId', userId);
     const user = await run(() => usersRepo.findUserById(this.deps.db, userId));
     if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', 'userId', userId);
-    const self = ctx.actor.kind === 'user' && ctx.actor.userId === user.id;
-    if (!self && !(await this.access.allows(ctx, user.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
-      throw Errors.forbidden("Listing another user's groups needs ACCESS_MANAGEMENT: READ");
-    }
+    await this.policy.require(ctx, 'user.groups.read', { tenantId: user.tenantId, userIds: [user.id] });
     const q = { ...this.query(ctx, args), visibleTo: undefined };
     q.filter.tenantId = { equalTo: user.tenantId };
     q.filter.userId = { equalTo: user.id };
@@ -212,28 +201,23 @@ export class GroupService {
     return { filter, search, visibleTo: ctx.actor.kind === 'user' ? ctx.actor.userId : undefined, ...p };
   }
 
-  /** The groups of many users at once (one statement per level), for nested `userGroups` fields. */
+  /**
+   * The groups of many users at once (one statement per level), for nested `userGroups` fields: the rule of
+   * `listForUser` (one's own, or anyone's of the company with ACCESS_MANAGEMENT: READ), and then all of them.
+   */
   groupsOfUsers(ctx: RequestContext, args: UserGroupListArgs): NestedQuery<UserGroup> {
-    const q = this.query(ctx, args);
-    const check = (userIds: readonly string[]) => {
-      if (ctx.actor.kind === 'user' && userIds.some((id) => id !== (ctx.actor as { userId: string }).userId)) {
-        throw Errors.forbidden("A user token may read only its own user's groups");
-      }
-    };
+    const q = { ...this.query(ctx, args), visibleTo: undefined };
+    const check = (userIds: readonly string[]) => this.policy.require(ctx, 'user.groups.read', { userIds });
     return {
-      list: (ids) => (check(ids), run(() => repo.listGroupsOfUsers(this.deps.db, ids, q))),
-      count: (ids) => (check(ids), run(() => repo.countGroupsOfUsers(this.deps.db, ids, q))),
+      list: async (ids) => (await check(ids), run(() => repo.listGroupsOfUsers(this.deps.db, ids, q))),
+      count: async (ids) => (await check(ids), run(() => repo.countGroupsOfUsers(this.deps.db, ids, q))),
     };
   }
 
   /** The groups holding each of many roles; a user token with ACCESS_MANAGEMENT: READ sees its company's. */
   groupsOfRoles(ctx: RequestContext, args: UserGroupListArgs): NestedQuery<UserGroup> {
     const q = { ...this.query(ctx, args), visibleTo: undefined };
-    const check = async () => {
-      if (ctx.actor.kind === 'user' && !(await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
-        throw Errors.forbidden("Reading a role's groups needs ACCESS_MANAGEMENT: READ");
-      }
-    };
+    const check = () => this.policy.require(ctx, 'role.groups.read');
     return {
       list: async (ids) => (await check(), run(() => repo.listGroupsOfRoles(this.deps.db, ids, q))),
       count: async (ids) => (await check(), run(() => repo.countGroupsOfRoles(this.deps.db, ids, q))),
@@ -241,33 +225,25 @@ export class GroupService {
   }
 
   /**
-   * The participants (or managers) of many groups at once (one statement per level). A user token may list the
-   * people of groups it manages only.
+   * The participants (or managers) of many groups at once (one statement per level): `group.people.read` on every
+   * one of them (the groups a token can reach at all are of its own company).
    */
   usersOfGroups(ctx: RequestContext, relation: GroupRelation, args: UserListArgs, fields?: readonly (keyof User)[]): NestedQuery<User> {
     const q = { ...this.users.query(args), fields };
-    const check = async (groupIds: readonly string[]) => {
-      if (ctx.actor.kind !== 'user') return;
-      const { userId, tenantId } = ctx.actor;
-      const managed = await run(() => memberships.managedAmong(this.deps.db, tenantId, groupIds, userId));
-      if (managed.length === new Set(groupIds).size) return;
-      // The groups a token can reach at all are of its own company; ACCESS_MANAGEMENT: READ reads all of their people.
-      if (await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'READ')) return;
-      throw Errors.forbidden("Listing a group's people needs ACCESS_MANAGEMENT: READ, or managing the group");
-    };
+    const check = (groupIds: readonly string[]) => this.policy.require(ctx, 'group.people.read', { groupIds });
     return {
       list: async (ids) => (await check(ids), run(() => usersRepo.listUsersOfGroups(this.deps.db, relation, ids, q))),
       count: async (ids) => (await check(ids), run(() => usersRepo.countUsersOfGroups(this.deps.db, relation, ids, q))),
     };
   }
 
-  /** Offset page of a group's participants with when each was added (REST `POST .../members`). */
+  /** Offset page of a group's participants with when each was added (REST `POST .../members`): `group.people.read`. */
   async listMemberships(
     ctx: RequestContext,
     groupId: string,
     q: memberships.MembershipListQuery,
   ): Promise<{ data: { userId: string; addedAt: Date }[]; count: () => Promise<number> }> {
-    const group = await this.get(ctx, groupId, 'groupId');
+    const group = await this.get(ctx, groupId, 'groupId', 'group.people.read');
     if (q.limit > this.deps.config.limits.listMax) throw Errors.invalid('pagination.limit', `must be at most ${this.deps.config.limits.listMax}`);
     for (const f of q.filters) if (f.userIds) v.list('filters.userIds', f.userIds, this.deps.config.limits.batchMax);
     const data = await run(() => memberships.listMemberships(this.deps.db, 'members', group.tenantId, group.id, q));
@@ -287,14 +263,7 @@ export class GroupService {
     /** The user fields the caller reads; undefined: all. */
     fields?: readonly (keyof User)[],
   ): Promise<{ entries: memberships.MembershipEntry[]; hasNextPage: boolean }> {
-    const group = await this.get(ctx, groupId, 'groupId');
-    if (
-      ctx.actor.kind === 'user' &&
-      !(await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId))) &&
-      !(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'READ'))
-    ) {
-      throw Errors.forbidden("Listing a group's people needs ACCESS_MANAGEMENT: READ, or managing the group");
-    }
+    const group = await this.get(ctx, groupId, 'groupId', 'group.people.read');
     const first = args.first ?? this.deps.config.limits.listDefault;
     if (!Number.isInteger(first) || first < 1 || first > this.deps.config.limits.listMax) {
       throw Errors.invalid('first', `must be between 1 and ${this.deps.config.limits.listMax}`);

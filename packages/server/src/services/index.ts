@@ -11,6 +11,7 @@ import { IdempotencyService } from './idempotency.ts';
 import { MembershipService } from './memberships.ts';
 import { RoleService } from './roles.ts';
 import { TenantService } from './tenants.ts';
+import { TokenRevocations } from './token-revocations.ts';
 import { UserService } from './users.ts';
 
 export interface Services {
@@ -30,10 +31,11 @@ export interface Services {
 export function buildServices(db: Db, config: Config): Services {
   const deps = makeServiceDeps(db, config);
   const apiKeys = new ApiKeyService(deps);
-  const auth = new AuthService(deps, apiKeys, new SigningKeyRing(db, deps.newId));
+  const revocations = new TokenRevocations(deps);
+  const auth = new AuthService(deps, apiKeys, new SigningKeyRing(db, deps.newId), revocations);
   const access = new AccessService(deps);
   const tenants = new TenantService(deps);
-  const users = new UserService(deps, tenants);
+  const users = new UserService(deps, tenants, access, revocations);
   const groups = new GroupService(deps, tenants, users, access);
   const memberships = new MembershipService(deps, groups, access);
   const roles = new RoleService(deps, tenants, users, groups, access);

@@ -24,7 +24,10 @@ export function encodeKeyset(digest: string, position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([digest, position.value, position.id]), 'utf8').toString('base64url');
 }
 
-/** The position a cursor holds; `field` names the argument in errors. */
+/**
+ * The position a cursor holds; `field` names the argument in errors. The value is checked against the sort
+ * column's type by the caller (a timestamp with `validate.isPgTimestamp`), before any SQL.
+ */
 export function decodeKeyset(raw: string, digest: string, field = 'after'): KeysetPosition {
   let parsed: unknown;
   try {
@@ -39,7 +42,8 @@ export function decodeKeyset(raw: string, digest: string, field = 'after'): Keys
     (parsed[1] !== null && typeof parsed[1] !== 'string') ||
     typeof parsed[2] !== 'string' ||
     !v.isUuid(parsed[2]) ||
-    (typeof parsed[1] === 'string' && parsed[1].length > 1024)
+    // PostgreSQL's text holds no NUL: a forged value with one would fail in the database instead of here.
+    (typeof parsed[1] === 'string' && (parsed[1].length > 1024 || parsed[1].includes('\u0000')))
   ) {
     throw Errors.invalid(field, 'is not a cursor returned by this API');
   }

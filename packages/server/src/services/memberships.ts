@@ -8,6 +8,8 @@ import type { GroupRelation, UserKey } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { GroupSelector, GroupService } from './groups.ts';
 import type { AccessService } from './access.ts';
+import { Delegation, requireMayChangeMembers } from './delegation.ts';
+import { Policy, refusal } from './policy.ts';
 import * as v from './validate.ts';
 import { auditRow, writeAudited } from './audit.ts';
 
@@ -43,11 +45,15 @@ export type MembershipChange = 'add' | 'remove';
  * statements whatever the number of users.
  */
 export class MembershipService {
+  private readonly delegation: Delegation;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly groups: GroupService,
-    private readonly access: AccessService,
-  ) {}
+    access: AccessService,
+  ) {
+    this.delegation = new Delegation(deps, access);
+  }
 
   /**
    * `atomic`: any unknown or other-tenant user rejects the whole call and writes nothing (the ROQ dialect).
@@ -76,7 +82,7 @@ export class MembershipService {
       if (args.group.tenantId != null) v.uuid('tenantId', args.group.tenantId);
     } else {
       group = await this.groups.select(ctx, args.group);
-      await this.authorize(ctx, group, args.relation);
+      await this.authorize(ctx, group, args.relation, { adding: args.change === 'add', removing: args.change === 'remove' });
       groupId = group.id;
     }
 
@@ -155,7 +161,7 @@ export class MembershipService {
     const both = add.find((id) => removeSet.has(id));
     if (both) throw Errors.invalid(args.removeField, `user ${both} is in both ${args.addField} and ${args.removeField}`, { value: both });
     const group = await this.groups.select(ctx, args.group);
-    await this.authorize(ctx, group, 'members');
+    await this.authorize(ctx, group, 'members', { adding: add.length > 0, removing: remove.length > 0 });
     return writeAudited(this.deps, ctx, async (tx, audit) => {
       const known = new Map((await usersRepo.findUserKeys(tx, { ids: [...add, ...remove] })).map((u) => [u.id, u]));
       for (const [field, ids] of [[args.addField, add], [args.removeField, remove]] as const) {
@@ -171,14 +177,19 @@ export class MembershipService {
     }, RETRY_ON_DELETED_USER);
   }
 
-  /** Participants may be changed by the super-admin or by a manager of the group; managers by the super-admin only. */
-  private async authorize(ctx: RequestContext, group: UserGroup, relation: GroupRelation): Promise<void> {
+  /**
+   * Every membership change of every transport is decided here, once per call and in one statement whatever the
+   * number of users: participants may be changed by the super-admin, with ACCESS_MANAGEMENT: WRITE or by a manager
+   * of the group (`group.participants.change`); managers by the super-admin only. Then no escalation
+   * (delegation.ts): adding needs every permission the group's roles carry, and a platform group's members are
+   * changed by a company admin only.
+   */
+  private async authorize(ctx: RequestContext, group: UserGroup, relation: GroupRelation, change: { adding: boolean; removing: boolean }): Promise<void> {
     if (ctx.actor.kind === 'superAdmin') return;
-    if (relation === 'managers') throw Errors.forbidden('Only the super-admin may change the managers of a group');
-    const isManager = await run(() => memberships.isInGroup(this.deps.db, 'managers', group.tenantId, group.id, (ctx.actor as { userId: string }).userId));
-    if (!isManager && !(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
-      throw Errors.forbidden("Changing a group's participants needs ACCESS_MANAGEMENT: WRITE, or being the group's manager");
-    }
+    if (relation === 'managers') throw refusal('group.managers.change');
+    const facts = await this.delegation.groupFacts(ctx.actor, group);
+    Policy.requireKnown(ctx, 'group.participants.change', facts);
+    requireMayChangeMembers(ctx, group, facts, change);
   }
 }
 

@@ -6,7 +6,8 @@ import * as usersRepo from '../repositories/users.ts';
 import type { RoleHolder, RoleQuery } from '../repositories/roles.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
-import { actorTenant, requireSuperAdmin } from './policy.ts';
+import { Policy, actorTenant, refusal, requireSuperAdmin } from './policy.ts';
+import { Delegation, requireGrantable } from './delegation.ts';
 import type { TenantService } from './tenants.ts';
 import type { UserService } from './users.ts';
 import type { GroupService } from './groups.ts';
@@ -27,13 +28,19 @@ export interface RoleInput {
 }
 
 export class RoleService {
+  private readonly policy: Policy;
+  private readonly delegation: Delegation;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly tenants: TenantService,
     private readonly users: UserService,
     private readonly groups: GroupService,
     private readonly access: AccessService,
-  ) {}
+  ) {
+    this.policy = new Policy(deps, access);
+    this.delegation = new Delegation(deps, access);
+  }
 
   query(ctx: RequestContext, args: RoleListArgs): RoleQuery {
     const p = paging(this.deps.config, args, ROLE_SORTS, 'createdAt');
@@ -70,10 +77,10 @@ export class RoleService {
     const reference = input.reference == null ? null : v.text('role.reference', input.reference, { min: 1, max: 255 });
     // A user token creates roles of its own company (with ACCESS_MANAGEMENT: WRITE); platform roles are the super-admin's.
     const tenantId = input.tenantId == null && ctx.actor.kind === 'superAdmin' ? null : (await this.tenants.resolve(ctx, input.tenantId, 'role.tenantId')).id;
-    if (tenantId !== null && !(await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
-      throw Errors.forbidden('Creating roles needs ACCESS_MANAGEMENT: WRITE');
-    }
+    if (tenantId !== null) await this.policy.require(ctx, 'role.create', { tenantId });
     const permissions = validatePermissions(input.permissions ?? [], 'role.permissions');
+    // No escalation: a role carries nothing its creator does not hold (delegation.ts).
+    if (tenantId !== null) requireGrantable(await this.delegation.held(ctx, tenantId), [{ name, permissions }], `Creating role "${name}"`);
     return writeAudited(this.deps, ctx, async (tx, audit) => {
       const role = await repo.insertRole(tx, { id: this.deps.newId(), tenantId, key, name, description, reference, isSystemManaged: false, permissions });
       audit({ tenantId, operation: 'role.create', targetType: 'role', targetId: role.id, changes: { key, name, description, reference, permissions } });
@@ -87,14 +94,17 @@ export class RoleService {
     v.list('roleKeys', roleKeys, 1000);
     const user = await this.users.get(ctx, userId, 'userId');
     const keys = v.unique(roleKeys.map((k) => v.text('roleKeys', k, { min: 1, max: 100 })));
+    const held = assign ? await this.delegation.held(ctx, user.tenantId) : 'everything';
     return writeAudited(this.deps, ctx, async (tx, audit) => {
       const roles = await repo.findRolesByKeys(tx, user.tenantId, keys);
       // A tenant role shadows a platform role of the same key.
-      const byKey = new Map<string, string>();
-      for (const role of roles) if (!byKey.has(role.key) || role.tenantId) byKey.set(role.key, role.id);
+      const byKey = new Map<string, Role>();
+      for (const role of roles) if (!byKey.has(role.key) || role.tenantId) byKey.set(role.key, role);
       const missing = keys.find((k) => !byKey.has(k));
       if (missing !== undefined) throw Errors.notFound('Role', 'roleKeys', missing);
-      const ids = [...byKey.values()];
+      // No escalation: whoever assigns a role holds all it carries (delegation.ts).
+      for (const role of byKey.values()) requireGrantable(held, [role], `Granting role "${role.name}"`);
+      const ids = [...byKey.values()].map((r) => r.id);
       if (assign) await repo.assignRolesToUser(tx, user.tenantId, user.id, ids);
       else await repo.unassignRolesFromUser(tx, user.tenantId, user.id, ids);
       audit({ tenantId: user.tenantId, operation: assign ? 'user.roles.assign' : 'user.roles.unassign', targetType: 'user', targetId: user.id, changes: { roleIds: ids } });
@@ -102,25 +112,23 @@ export class RoleService {
     });
   }
 
-  /** The roles assigned to a group, each with its scope. */
+  /** The roles assigned to a group, each with its scope: `group.roles.read`, as nested `userGroup { roles }`. */
   async groupRoles(ctx: RequestContext, groupId: string): Promise<repo.GroupRoleRow[]> {
-    const group = await this.groups.get(ctx, groupId, 'groupId');
+    const group = await this.groups.get(ctx, groupId, 'groupId', 'group.roles.read');
     return run(() => repo.listGroupRoles(this.deps.db, group.tenantId, group.id));
   }
 
   /**
    * Adds (or re-scopes) and removes a group's roles in one transaction. Platform groups refuse; roles must be
-   * platform roles or the group's company's own; the caller needs ACCESS_MANAGEMENT: WRITE.
+   * platform roles or the group's company's own; the caller needs ACCESS_MANAGEMENT: WRITE, and to hold every
+   * permission of every role it adds (delegation.ts).
    */
   async changeGroupRoles(
     ctx: RequestContext,
     groupId: string,
     change: { add: readonly { roleId: string; scope?: RoleScope | null }[]; remove: readonly string[] },
   ): Promise<repo.GroupRoleRow[]> {
-    const group = await this.groups.get(ctx, groupId, 'groupId');
-    if (!(await this.access.allows(ctx, group.tenantId, 'ACCESS_MANAGEMENT', 'WRITE'))) {
-      throw Errors.forbidden("Changing a group's roles needs ACCESS_MANAGEMENT: WRITE");
-    }
+    const group = await this.groups.get(ctx, groupId, 'groupId', 'group.roles.change');
     if (group.isUnmodifiable) throw Errors.unmodifiable('roles');
     const add = change.add.map((a, i) => ({ roleId: v.uuid(`rolesToAdd.${i}.roleId`, a.roleId), scope: validateScope(a.scope, `rolesToAdd.${i}.scope`) }));
     const remove = change.remove.map((id, i) => v.uuid(`rolesToDelete.${i}.roleId`, id));
@@ -129,10 +137,16 @@ export class RoleService {
     const removeSet = new Set(remove);
     const both = add.find((a) => removeSet.has(a.roleId));
     if (both) throw Errors.invalid('rolesToDelete', `role ${both.roleId} is in both rolesToAdd and rolesToDelete`);
+    const held = add.length > 0 ? await this.delegation.held(ctx, group.tenantId) : 'everything';
     return writeAudited(this.deps, ctx, async (tx, audit) => {
-      const visible = new Set((await repo.findRolesVisibleToTenant(tx, group.tenantId, add.map((a) => a.roleId))).map((r) => r.id));
-      const unknown = add.find((a) => !visible.has(a.roleId));
+      const found = new Map((await repo.findRolesVisibleToTenant(tx, group.tenantId, add.map((a) => a.roleId))).map((r) => [r.id, r]));
+      const unknown = add.find((a) => !found.has(a.roleId));
       if (unknown) throw Errors.invalid('rolesToAdd', `role ${unknown.roleId} does not exist for this company`, { value: unknown.roleId });
+      // No escalation: a group's members get its roles, so whoever adds a role holds all it carries.
+      for (const a of add) {
+        const role = found.get(a.roleId)!;
+        requireGrantable(held, [role], `Granting role "${role.name}"`);
+      }
       await repo.addGroupRoles(tx, group.tenantId, group.id, add);
       await repo.removeGroupRoles(tx, group.tenantId, group.id, remove);
       audit({ tenantId: group.tenantId, operation: 'userGroup.roles.change', targetType: 'userGroup', targetId: group.id, changes: { rolesAdded: add, rolesRemoved: remove } });
@@ -147,9 +161,7 @@ export class RoleService {
     const user = self ? await this.users.get(ctx, userId, 'userId') : await this.users.get({ ...ctx, actor: { kind: 'superAdmin' } }, userId, 'userId').catch(() => undefined);
     // Another tenant's user is simply not found.
     if (!user || (ctx.actor.kind === 'user' && ctx.actor.tenantId !== user.tenantId)) throw Errors.notFound('User', 'userId', userId);
-    if (!self && !(await this.access.allows(ctx, user.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
-      throw Errors.forbidden("Reading another user's permissions needs ACCESS_MANAGEMENT: READ");
-    }
+    await this.policy.require(ctx, 'user.permissions.read', { tenantId: user.tenantId, userIds: [user.id] });
     return this.access.effective(user.tenantId, user.id);
   }
 
@@ -161,12 +173,15 @@ export class RoleService {
   async effectivePermissionsOfUsers(ctx: RequestContext, users: readonly User[]): Promise<(EffectivePermission[] | Error)[]> {
     const allowedTenants = new Map<string, boolean>();
     for (const u of users) {
-      const self = ctx.actor.kind === 'user' && ctx.actor.userId === u.id;
-      if (!self && !allowedTenants.has(u.tenantId)) allowedTenants.set(u.tenantId, await this.access.allows(ctx, u.tenantId, 'ACCESS_MANAGEMENT', 'READ'));
+      if (!allowedTenants.has(u.tenantId)) {
+        const others = users.filter((o) => o.tenantId === u.tenantId).map((o) => o.id);
+        allowedTenants.set(u.tenantId, await this.policy.permits(ctx, 'user.permissions.read', { tenantId: u.tenantId, userIds: others }));
+      }
     }
-    const readable = users.filter((u) => (ctx.actor.kind === 'user' && ctx.actor.userId === u.id) || allowedTenants.get(u.tenantId) === true);
+    const self = (u: User) => ctx.actor.kind === 'user' && ctx.actor.userId === u.id;
+    const readable = users.filter((u) => self(u) || allowedTenants.get(u.tenantId) === true);
     const found = await this.access.effectiveOfUsers(readable);
-    return users.map((u) => found.get(u.id) ?? Errors.forbidden("Reading another user's permissions needs ACCESS_MANAGEMENT: READ"));
+    return users.map((u) => found.get(u.id) ?? refusal('user.permissions.read'));
   }
 
   /** The roles a company can assign: the platform roles and its own (REST `POST /v3/companies/{id}/roles`). */
@@ -175,7 +190,7 @@ export class RoleService {
     tenantId: string,
     q: { searchText?: string | undefined; roleIds?: string[] | undefined; providedBy?: ('PLATFORM' | 'COMPANY')[] | undefined; sort: 'name' | 'createdAt'; order: 'ASC' | 'DESC'; limit: number; offset: number },
   ): Promise<Page<Role>> {
-    if (!(await this.access.allows(ctx, tenantId, 'ACCESS_MANAGEMENT', 'READ'))) throw Errors.forbidden("Listing a company's roles needs ACCESS_MANAGEMENT: READ");
+    await this.policy.require(ctx, 'company.roles.list', { tenantId });
     const providers = new Set(q.providedBy ?? []);
     const filter: RoleListArgs['filter'] = {
       ...(q.roleIds && q.roleIds.length > 0 ? { id: { valueIn: q.roleIds } } : {}),
@@ -202,14 +217,10 @@ export class RoleService {
   /** Roles assigned directly to each of many users or groups, one statement per level. */
   rolesOf(ctx: RequestContext, holder: RoleHolder, args: RoleListArgs): NestedQuery<Role> {
     const q = this.query(ctx, args);
-    // A user token reads its own roles; with ACCESS_MANAGEMENT: READ it reads those of its company's users and
-    // groups (the holders it can see at all are of its own company).
-    const check = async (ids: readonly string[]) => {
-      if (ctx.actor.kind !== 'user') return;
-      if (holder === 'user' && ids.every((id) => id === (ctx.actor as { userId: string }).userId)) return;
-      if (await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ')) return;
-      throw Errors.forbidden(holder === 'user' ? "Reading another user's roles needs ACCESS_MANAGEMENT: READ" : "Reading a group's roles needs ACCESS_MANAGEMENT: READ");
-    };
+    // The rules of the REST equivalents (the holders a token can see at all are of its own company): a user's
+    // roles are its own or need ACCESS_MANAGEMENT: READ; a group's, those of `POST .../user-groups/{id}/roles`.
+    const check = (ids: readonly string[]) =>
+      holder === 'user' ? this.policy.require(ctx, 'user.roles.read', { userIds: ids }) : this.policy.require(ctx, 'group.roles.read', { groupIds: ids });
     return {
       list: async (ids) => (await check(ids), run(() => repo.listRolesOf(this.deps.db, holder, ids, q))),
       count: async (ids) => (await check(ids), run(() => repo.countRolesOf(this.deps.db, holder, ids, q))),
@@ -218,9 +229,7 @@ export class RoleService {
 
   /** Holders of each role; a user token with ACCESS_MANAGEMENT: READ counts those of its own company. */
   async countUsers(ctx: RequestContext, roleIds: readonly string[]): Promise<Map<string, number>> {
-    if (ctx.actor.kind === 'user' && !(await this.access.allows(ctx, ctx.actor.tenantId, 'ACCESS_MANAGEMENT', 'READ'))) {
-      throw Errors.forbidden("Counting a role's holders needs ACCESS_MANAGEMENT: READ");
-    }
+    await this.policy.require(ctx, 'role.holders.count');
     return run(() => usersRepo.countUsersOfRoles(this.deps.db, roleIds, actorTenant(ctx)));
   }
 }

@@ -7,14 +7,20 @@ import * as repo from '../repositories/tenants.ts';
 import * as usersRepo from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
-import { actorTenant, requireSuperAdmin } from './policy.ts';
+import { actorTenant, requireSuperAdmin, requireSuperAdminAction } from './policy.ts';
 import * as v from './validate.ts';
 import { diff, writeAudited } from './audit.ts';
 
 const PLATFORM_GROUP_TYPE_ID = '00000000-0000-7000-8000-0000000000a1';
+/**
+ * The reference of every company's "Company Admins" platform group. A **company admin** is a member of this group
+ * of its company (the group is isUnmodifiable: it cannot be renamed, re-referenced, deleted, nor lose its
+ * company-admin role). Holding the company-admin role some other way does not make one a company admin.
+ */
+export const COMPANY_ADMINS_REFERENCE = 'platform:company-admins';
 const PLATFORM_GROUPS = [
   {
-    reference: 'platform:company-admins',
+    reference: COMPANY_ADMINS_REFERENCE,
     name: 'Company Admins',
     description: "Administrators of the company: every permission over its users, groups and roles.",
     roleIds: ['00000000-0000-7000-8000-000000000001'],
@@ -93,6 +99,15 @@ export class TenantService {
     return run(() => repo.findTenantsByIds(this.deps.db, ids));
   }
 
+  /**
+   * Counting a company's users (`tenant { users { totalCount } }`) is listing them (top-level `users`): the
+   * super-admin's. Checked by whoever reads `countUsers`.
+   */
+  requireUserCount(ctx: RequestContext): void {
+    requireSuperAdminAction(ctx, 'users.list');
+  }
+
+  /** Active users per tenant, unchecked: the caller has called `requireUserCount`. */
   async countUsers(tenantIds: readonly string[]): Promise<Map<string, number>> {
     return run(() => usersRepo.countUsersOfTenants(this.deps.db, tenantIds, true));
   }

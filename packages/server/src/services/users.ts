@@ -7,8 +7,11 @@ import { auditActor, writeAudited } from './audit.ts';
 import type { UserQuery, UserSearchKey } from '../repositories/users.ts';
 import type { ServiceDeps } from './deps.ts';
 import { paging } from './lists.ts';
-import { actorTenant, isSuperAdmin, requireSuperAdmin, visibleToActor } from './policy.ts';
+import { actorTenant, isSuperAdmin, Policy, requireSuperAdmin, visibleToActor } from './policy.ts';
 import type { TenantService } from './tenants.ts';
+import type { AccessService } from './access.ts';
+import type { TokenRevocations } from './token-revocations.ts';
+import { revokeTokens } from '../repositories/token-revocations.ts';
 import * as v from './validate.ts';
 import { decodeKeyset, encodeKeyset, listDigest, type KeysetPosition } from './keyset-cursor.ts';
 
@@ -42,10 +45,16 @@ export const USER_SORTS: readonly UserSort[] = ['active', 'createdAt', 'email', 
 const SEARCH_KEYS: readonly UserSearchKey[] = ['email', 'firstName', 'lastName', 'locale', 'phone', 'timezone', 'reference'];
 
 export class UserService {
+  private readonly policy: Policy;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly tenants: TenantService,
-  ) {}
+    access: AccessService,
+    private readonly revocations: TokenRevocations,
+  ) {
+    this.policy = new Policy(deps, access);
+  }
 
   /** Validates the writable fields present in `input`, naming each field as the caller sent it. */
   private validate(input: UserInput, prefix: string): repo.UserWrite {
@@ -93,17 +102,47 @@ export class UserService {
       throw Errors.invalid('user.tenantId', 'a user cannot move to another tenant; create the user in the other tenant instead');
     }
     const write = this.validate(input, 'user');
-    const updated = await retrying(() => repo.updateUserAudited(this.deps.db, current.tenantId, current.id, write, expected, this.stamp(ctx)));
+    const updated = await this.updateEndingGrants(this.deps.db, current.tenantId, current.id, write, expected, ctx);
     if (updated) return updated;
     const now = await run(() => repo.findUserById(this.deps.db, current.id));
     if (now && expected !== undefined) throw Errors.staleVersion('User', 'expectedVersion', expected, now.version);
     throw Errors.notFound('User', 'id', id);
   }
 
+  /**
+   * The update and its audit record in one statement; a deactivation revokes the user's tokens in that statement
+   * too, and on this node at once (the others read it within ROSTER_KEY_REFRESH_SECONDS).
+   */
+  private async updateEndingGrants(db: ServiceDeps['db'], tenantId: string, id: string, write: repo.UserWrite, expected: number | undefined, ctx: RequestContext): Promise<User | undefined> {
+    const revokedAt = write.active === false ? new Date() : undefined;
+    const updated = await retrying(() => repo.updateUserAudited(db, tenantId, id, write, expected, this.stamp(ctx), revokedAt));
+    if (updated && revokedAt && !updated.active) this.revocations.note(updated.id, revokedAt);
+    return updated;
+  }
+
+  /**
+   * Ends every token issued to the user so far (they answer UNAUTHENTICATED from now on, on every node within
+   * ROSTER_KEY_REFRESH_SECONDS); tokens issued later work. The super-admin, or who may write users in the user's
+   * company (USER_MANAGEMENT: WRITE, which company admins hold).
+   */
+  async revokeTokens(ctx: RequestContext, userId: string, field = 'userId'): Promise<{ userId: string; revokedAt: Date }> {
+    v.uuid(field, userId);
+    const user = await run(() => repo.findUserById(this.deps.db, userId, ['id', 'tenantId']));
+    if (!user || !visibleToActor(ctx, user.tenantId)) throw Errors.notFound('User', field, userId);
+    await this.policy.require(ctx, 'user.tokens.revoke', { tenantId: user.tenantId });
+    const revokedAt = new Date();
+    await writeAudited(this.deps, ctx, async (tx, audit) => {
+      await revokeTokens(tx, user.id, revokedAt);
+      audit({ tenantId: user.tenantId, operation: 'user.revokeTokens', targetType: 'user', targetId: user.id, changes: { revokedAt: revokedAt.toISOString() } });
+    });
+    this.revocations.note(user.id, revokedAt);
+    return { userId: user.id, revokedAt };
+  }
+
   /** Who is writing, for the audit record a one-statement write makes with its change. */
   private stamp(ctx: RequestContext): repo.AuditStamp {
     const actor = auditActor(ctx);
-    return { id: this.deps.newId(), actorKind: actor.kind, actorId: actor.id, requestId: ctx.requestId };
+    return { id: this.deps.newId(), actorKind: actor.kind, actorId: actor.id, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId ?? null };
   }
 
   /**
@@ -133,7 +172,7 @@ export class UserService {
         );
         return { created: true, user };
       }
-      const user = await retrying(() => repo.updateUserAudited(db, tenant.id, existing.id, write, undefined, this.stamp(ctx)));
+      const user = await this.updateEndingGrants(db, tenant.id, existing.id, write, undefined, ctx);
       if (user) return { created: false, user };
       // Deleted since it was read: look again (and create it).
       if (attempt === UPSERT_ATTEMPTS) throw new AppError('CONFLICT', 'ref: the user changed while the call ran; send it again', { field: 'ref' });
@@ -147,14 +186,18 @@ export class UserService {
   async delete(ctx: RequestContext, id: string): Promise<boolean> {
     requireSuperAdmin(ctx, 'delete users');
     const user = await this.get(ctx, id);
-    return writeAudited(this.deps, ctx, async (tx, audit) => {
+    const revokedAt = new Date();
+    const deleted = await writeAudited(this.deps, ctx, async (tx, audit) => {
       const deleted = await repo.deleteUser(tx, user.tenantId, user.id);
       if (!deleted) return false;
       const pseudonym = `erased:${this.deps.newId()}`;
       await pseudonymizeSubject(tx, user.id, pseudonym);
+      await revokeTokens(tx, user.id, revokedAt);
       audit({ tenantId: user.tenantId, operation: 'user.delete', targetType: 'user', targetId: pseudonym });
       return true;
     });
+    if (deleted) this.revocations.note(user.id, revokedAt);
+    return deleted;
   }
 
   /** A user token may read its own record only. */

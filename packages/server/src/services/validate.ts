@@ -8,9 +8,75 @@ const TIMEZONE_RE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
 export const isUuid = (v: string): boolean => UUID_RE.test(v);
 
-const PG_TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
-/** A timestamp as PostgreSQL prints one (or ISO-8601): what a cursor may carry. */
-export const isPgTimestamp = (v: string): boolean => PG_TIMESTAMP_RE.test(v);
+const PG_TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:([+-])(\d{2})(?::?(\d{2})(?::?(\d{2}))?)?|Z)?$/;
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+/** PostgreSQL refuses a UTC offset of 16 hours or more (SQLSTATE 22009). */
+export const PG_MAX_OFFSET_HOURS = 15;
+
+/**
+ * A timestamp as PostgreSQL prints one (or ISO-8601), within what PostgreSQL accepts: what a cursor may carry.
+ * Years 0001-9999 (four digits, no BC), a real calendar date and time of day, and a UTC offset up to ±15:59:59, so
+ * a forged cursor is refused here instead of failing its cast in the database.
+ */
+export function isPgTimestamp(v: string): boolean {
+  const m = PG_TIMESTAMP_RE.exec(v);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return false;
+  if (month === 2 && day === 29 && !isLeapYear(year)) return false;
+  if (hour > 23 || minute > 59 || second > 59) return false;
+  if (m[7] !== undefined && (Number(m[8]) > PG_MAX_OFFSET_HOURS || Number(m[9] ?? 0) > 59 || Number(m[10] ?? 0) > 59)) return false;
+  return true;
+}
+
+/**
+ * The instants Roster accepts as input: years 0001 to 9999 in UTC. Both PostgreSQL and JavaScript hold them, and
+ * `toISOString()` prints them as PostgreSQL reads them (a later year would print as `+275760-09-13T...`, which
+ * PostgreSQL refuses; year 0 does not exist in PostgreSQL).
+ */
+export const DATE_MIN = new Date('0001-01-01T00:00:00.000Z');
+export const DATE_MAX = new Date('9999-12-31T23:59:59.999Z');
+export const DATE_RANGE_TEXT = 'between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z';
+
+/** A valid Date within DATE_MIN..DATE_MAX. */
+export const isDateInRange = (d: Date): boolean =>
+  d instanceof Date && d.getTime() >= DATE_MIN.getTime() && d.getTime() <= DATE_MAX.getTime();
+
+const MALFORMED_DATE = 'must be an ISO-8601 date-time such as 2023-08-08T01:25:38.821Z';
+const DATE_OUT_OF_RANGE = `must be a date-time ${DATE_RANGE_TEXT}`;
+
+/** An instant to compare with or store in a timestamptz column: refused (naming `field`) outside years 0001-9999. */
+export function date(field: string, d: Date): Date {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw Errors.invalid(field, MALFORMED_DATE);
+  if (!isDateInRange(d)) throw Errors.invalid(field, DATE_OUT_OF_RANGE);
+  return d;
+}
+
+const ISO_DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * The instant of an ISO-8601 date-time string (a date alone is midnight UTC), or why it is refused (a message to
+ * follow the input's name): not such a string, no calendar date (2021-02-29), or outside years 0001-9999 in UTC.
+ */
+export function readDateTime(s: unknown): Date | { problem: string } {
+  const m = typeof s === 'string' && s.length <= 64 ? ISO_DATE_TIME_RE.exec(s) : null;
+  if (!m) return { problem: MALFORMED_DATE };
+  const [year, month, day] = m.slice(1, 4).map(Number) as [number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]! || (month === 2 && day === 29 && !isLeapYear(year))) {
+    return { problem: MALFORMED_DATE };
+  }
+  const d = new Date(s as string);
+  if (Number.isNaN(d.getTime())) return { problem: MALFORMED_DATE };
+  return isDateInRange(d) ? d : { problem: DATE_OUT_OF_RANGE };
+}
+
+/** An ISO-8601 date-time string → its instant; refused, naming `field`, as readDateTime says. */
+export function dateTime(field: string, s: string): Date {
+  const d = readDateTime(s);
+  if (d instanceof Date) return d;
+  throw Errors.invalid(field, d.problem);
+}
 
 export function uuid(field: string, v: string): string {
   if (!isUuid(v)) throw Errors.invalid(field, 'must be a UUID');
@@ -100,6 +166,26 @@ export function jsonObject(field: string, v: unknown, maxBytes: number): Record<
 export function list<T>(field: string, v: readonly T[], max: number): readonly T[] {
   if (v.length > max) throw Errors.invalid(field, `must have at most ${max} entries (got ${v.length})`, { max });
   return v;
+}
+
+/**
+ * Bounds every list and string inside a filter object, wherever it sits (`filter.email.valueIn`, `filter.search`,
+ * `filter.userGroupName.all`): a filter's cost grows with them, so each is refused past the configured sizes before
+ * any SQL runs. `skip` names subtrees bounded by their own rule (a JSON object such as `customData.contains`).
+ */
+export function filterBounds(field: string, filter: unknown, bounds: { maxEntries: number; maxLength: number }, skip: readonly string[] = []): void {
+  const stack: [string, unknown][] = [[field, filter]];
+  while (stack.length > 0) {
+    const [path, value] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.length > bounds.maxLength) throw Errors.invalid(path, `must have at most ${bounds.maxLength} characters`, { max: bounds.maxLength });
+    } else if (Array.isArray(value)) {
+      list(path, value, bounds.maxEntries);
+      for (const entry of value) stack.push([path, entry]);
+    } else if (typeof value === 'object' && value !== null && !skip.includes(path)) {
+      for (const [key, child] of Object.entries(value)) stack.push([`${path}.${key}`, child]);
+    }
+  }
 }
 
 /** Removes duplicates, keeping the first occurrence's position. */

@@ -150,7 +150,7 @@ export class OtlpReceiver {
     }
   }
 
-  /** The request (SERVER) span of the request sent with `x-request-id: requestId`, once it has arrived. */
+  /** The request (SERVER) span of the request the server named `requestId` (its response's x-request-id), once it has arrived. */
   serverSpan(requestId: string, timeoutMs?: number): Promise<ReceivedSpan> {
     return this.waitForSpan((s) => s.kind === SPAN_KIND.SERVER && s.attributes['roster.request.id'] === requestId, timeoutMs);
   }

@@ -88,7 +88,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const adminUrl = process.env.DATABASE_URL;
   if (adminUrl) {
     const scratch = await createScratchDatabase(adminUrl, 'roster_test');
-    database = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', onQuery });
+    database = await openDatabase({ databaseUrl: scratch.url, dataDir: 'unused', onQuery, jit: config.pgJit, statementTimeoutMs: config.statementTimeoutMs });
     dropDatabase = scratch.drop;
   } else {
     database = await openDatabase({ dataDir: 'memory://', onQuery });

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, visit, type DocumentNode, type Source, type ValueNode } from 'graphql';
 import { AppError, ErrorCodes, type ErrorCode } from '../../errors.ts';
 
 export interface RenderedError {
@@ -18,6 +18,8 @@ export function renderError(
   log: FastifyBaseLogger,
   requestId: string,
   phase: 'request' | 'execution' = 'execution',
+  /** The request's variables, to name the input of a graphql-jit coercion error (see fieldOfJitVariableError) */
+  variables?: unknown,
 ): { rendered: RenderedError; status: number; code: ErrorCode } {
   const gqlError = error instanceof GraphQLError ? error : undefined;
   const original = gqlError?.originalError ?? (gqlError ? undefined : error);
@@ -37,9 +39,13 @@ export function renderError(
   // this schema does not serve.
   const operationError = gqlError !== undefined && gqlError.originalError == null && gqlError.path === undefined;
   if (gqlError && (phase === 'request' || operationError || graphqlCode === 'BAD_USER_INPUT' || isMercuriusClientError(original))) {
-    const field = fieldOfGraphqlMessage(gqlError.message);
+    const field = fieldOfJitVariableError(gqlError.message, variables) ?? fieldOfGraphqlMessage(gqlError.message) ?? fieldOfLiteral(gqlError);
+    // graphql-jit words a scalar's refusal `Expected type Date.` only: the scalar's own reason follows it.
+    const inner = gqlError.originalError;
+    const message =
+      inner instanceof GraphQLError && inner.message && !gqlError.message.includes(inner.message) ? `${gqlError.message} ${inner.message}` : gqlError.message;
     return {
-      rendered: envelope('BAD_USER_INPUT', gqlError.message, field ? { field } : {}, where),
+      rendered: envelope('BAD_USER_INPUT', message, field ? { field } : {}, where),
       status: 400,
       code: 'BAD_USER_INPUT',
     };
@@ -70,6 +76,83 @@ export function fieldOfGraphqlMessage(message: string): string | undefined {
   }
   const named = /^(?:Field|Argument) "(\w+)"/.exec(message);
   return named?.[1];
+}
+
+const VALUE_KINDS = new Set<string>([Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
+
+/**
+ * graphql-jit (Mercurius compiles a query after its first run) names only the innermost input field in a variable's
+ * coercion error: `Variable "$moreThan" got invalid value "+275760-09-13"; Expected type Date.` for
+ * `$filter: { createdAt: { moreThan: … } }`. The full path is where the variables hold that key with that value,
+ * when exactly one place does; otherwise fieldOfGraphqlMessage's answer stands.
+ */
+export function fieldOfJitVariableError(message: string, variables: unknown): string | undefined {
+  const m = /^Variable "\$(\w+)" got invalid value (.*?); Expected type /s.exec(message);
+  if (!m || typeof variables !== 'object' || variables === null || Array.isArray(variables)) return undefined;
+  const [, name, printed] = m as unknown as [string, string, string];
+  if (Object.hasOwn(variables, name)) return undefined;
+  const printedAs = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? printed : String(v));
+  const found: string[] = [];
+  const stack: [unknown, string, number][] = Object.entries(variables).map(([k, v]) => [v, k, 1]);
+  // Bounded: variables may be large and deep; a value not found simply keeps the short name.
+  for (let visited = 0; stack.length > 0 && visited < 10_000 && found.length < 2; visited++) {
+    const [value, path, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null || depth > 32) continue;
+    const list = Array.isArray(value);
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = list ? `${path}[${key}]` : `${path}.${key}`;
+      if (!list && key === name && printedAs(child) === printed) found.push(childPath);
+      stack.push([child, childPath, depth + 1]);
+    }
+  }
+  // Unique only if every place was looked at.
+  return found.length === 1 && stack.length === 0 ? found[0] : undefined;
+}
+
+/** Documents re-read to name literal arguments, by source: one parse however many literals of it were refused. */
+const parsedSources = new WeakMap<Source, DocumentNode | null>();
+
+/**
+ * The argument a refused literal value is (part of), as a field: `users(filter: { createdAt: { moreThan:
+ * "+275760-09-13" } })` → `filter.createdAt.moreThan`. The message says only `Expected value of type "Date", found
+ * …` (or the scalar's own words); the error's node is the value, whose place in the document gives the path.
+ */
+export function fieldOfLiteral(error: GraphQLError): string | undefined {
+  const node = error.nodes?.[0];
+  const target = node && VALUE_KINDS.has(node.kind) ? node.loc : undefined;
+  if (!target) return undefined;
+  let document = parsedSources.get(target.source);
+  if (document === undefined) {
+    try {
+      document = parse(target.source);
+    } catch {
+      document = null;
+    }
+    parsedSources.set(target.source, document);
+  }
+  if (!document) return undefined;
+  const within = (v: { loc?: { start: number; end: number } | undefined }) => !!v.loc && v.loc.start <= target.start && target.end <= v.loc.end;
+  const pathIn = (value: ValueNode, prefix: string): string | undefined => {
+    if (value.loc?.start === target.start) return prefix;
+    if (value.kind === Kind.OBJECT) {
+      const f = value.fields.find((x) => within(x.value));
+      return f ? pathIn(f.value, `${prefix}.${f.name.value}`) : undefined;
+    }
+    if (value.kind === Kind.LIST) {
+      const i = value.values.findIndex((x) => within(x));
+      return i >= 0 ? pathIn(value.values[i]!, `${prefix}[${i}]`) : undefined;
+    }
+    return undefined;
+  };
+  let field: string | undefined;
+  visit(document, {
+    Argument(node) {
+      if (field !== undefined || !within(node.value)) return undefined;
+      field = pathIn(node.value, node.name.value);
+      return false;
+    },
+  });
+  return field;
 }
 
 function isMercuriusClientError(e: unknown): boolean {

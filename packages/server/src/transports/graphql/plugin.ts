@@ -6,6 +6,8 @@ import type { Config } from '../../config.ts';
 import type { Services } from '../../services/index.ts';
 import { RequestLoaders } from './loaders.ts';
 import { requireActor } from '../http/protection.ts';
+import { requestContext } from '../http/request-id.ts';
+import { forbiddenKeysRule } from '../http/json-body.ts';
 import { renderError } from './errors.ts';
 import { cachedQueryCost, maxFieldsRule } from './limits.ts';
 import { Errors } from '../../errors.ts';
@@ -24,9 +26,9 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
     // graphql-jit compiles each query after its first use: most of Mercurius's speed on repeated queries.
     jit: 1,
     queryDepth: config.limits.queryDepth,
-    validationRules: [maxFieldsRule(config.limits.queryFields)],
+    validationRules: [maxFieldsRule(config.limits.queryFields), forbiddenKeysRule],
     context: (request: FastifyRequest): RosterGraphqlContext => {
-      const roster = { actor: request.actor!, requestId: request.id };
+      const roster = requestContext(request);
       return {
         roster,
         loaders: new RequestLoaders(services, (ids) => services.roles.countUsers(roster, ids)),
@@ -37,7 +39,7 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       const log = request?.log ?? app.log;
       const requestId = request?.id ?? 'unknown';
       const phase = execution.data === undefined ? 'request' : 'execution';
-      const rendered = flattenErrors(execution.errors ?? []).map((e) => renderError(e, log, requestId, phase));
+      const rendered = flattenErrors(execution.errors ?? []).map((e) => renderError(e, log, requestId, phase, (request?.body as { variables?: unknown } | undefined)?.variables));
       if (request) for (const r of rendered) noteErrorCode(request, r.code);
       // GraphQL-over-HTTP: when something was answered (or applied: mutation results are nullable, so one failed
       // mutation leaves the others visible), 200; when nothing was, the error's own status.

@@ -126,6 +126,7 @@ export function buildResolvers(services: Services): IResolvers {
       createUser: (_p: unknown, a: { user: UserInput }, ctx: Ctx) => users.create(ctx.roster, a.user),
       updateUser: (_p: unknown, a: { id: string; user: UserInput; expectedVersion?: number | null }, ctx: Ctx) => users.update(ctx.roster, a.id, a.user, a.expectedVersion),
       deleteUser: (_p: unknown, a: { id: string }, ctx: Ctx) => users.delete(ctx.roster, a.id),
+      revokeUserTokens: (_p: unknown, a: { userId: string }, ctx: Ctx) => users.revokeTokens(ctx.roster, a.userId),
       createUserGroup: (_p: unknown, a: { userGroup: UserGroupInput }, ctx: Ctx) => groups.create(ctx.roster, a.userGroup),
       updateUserGroup: (_p: unknown, a: { id: string; userGroup: UserGroupInput; expectedVersion?: number | null }, ctx: Ctx) =>
         groups.update(ctx.roster, a.id, a.userGroup, a.expectedVersion),
@@ -195,18 +196,21 @@ export function buildResolvers(services: Services): IResolvers {
       roles: (g: UserGroup, a: RoleListArgs, ctx: Ctx) => ctx.loaders.page('UserGroup.roles', a, g.id, () => roles.rolesOf(ctx.roster, 'group', a)),
     },
     TenantModel: {
-      users: (t: Tenant, _a: unknown, ctx: Ctx) => ({ totalCount: ctx.loaders.tenantUserCount.load(t.id) }),
+      // Counting a company's users is listing them (top-level `users`): the service's rule, checked before the count.
+      users: (t: Tenant, _a: unknown, ctx: Ctx) => (tenants.requireUserCount(ctx.roster), { totalCount: () => ctx.loaders.tenantUserCount.load(t.id) }),
     },
     RoleModel: {
       userGroups: (r: Role, a: UserGroupListArgs, ctx: Ctx) =>
         ctx.loaders.page('Role.userGroups', a, r.id, () => groups.groupsOfRoles(ctx.roster, a)),
-      users: (r: Role, _a: unknown, ctx: Ctx) => ({ totalCount: ctx.loaders.roleUserCount.load(r.id) }),
+      users: (r: Role, _a: unknown, ctx: Ctx) => ({ totalCount: () => ctx.loaders.roleUserCount.load(r.id) }),
     },
-    UserPageModel: { ...pageFields, pageInfo: <T>(page: PageResult<T>) => page.pageInfo ?? null },
+    // Nested lists have no pageInfo (null), but are authorized like their rows: the (batched) page is read for that.
+    UserPageModel: { ...pageFields, pageInfo: async <T>(page: PageResult<T>) => page.pageInfo ?? (await page.data, null) },
     UserGroupPageModel: pageFields,
     TenantPageModel: pageFields,
     RolePageModel: pageFields,
     UserProfilePageModel: pageFields,
-    UsersCountModel: { totalCount: (c: { totalCount: Promise<number> }) => c.totalCount },
+    // Counted only when selected: a count started eagerly and refused would be a rejection nobody awaits.
+    UsersCountModel: { totalCount: (c: { totalCount: () => Promise<number> }) => c.totalCount() },
   } as unknown as IResolvers;
 }

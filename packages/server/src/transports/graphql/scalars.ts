@@ -1,21 +1,25 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { isUuid } from '../../services/validate.ts';
+import { isUuid, readDateTime } from '../../services/validate.ts';
 
-const invalid = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+/** `node`: the literal refused, so the error has its location and names its argument (see fieldOfLiteral). */
+const invalid = (message: string, node?: ValueNode) => new GraphQLError(message, { nodes: node, extensions: { code: 'BAD_USER_INPUT' } });
 
 export const DateScalar = new GraphQLScalarType<Date, string>({
   name: 'Date',
   serialize: (value) => (value instanceof Date ? value : new Date(String(value))).toISOString(),
   parseValue: (value) => parseDate(value),
-  parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
+  parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined, ast),
 });
 
-function parseDate(value: unknown): Date {
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const date = new Date(value);
-    if (!Number.isNaN(date.getTime())) return date;
-  }
-  throw invalid('Date must be an ISO-8601 string such as 2023-08-08T01:25:38.821Z');
+/**
+ * An ISO-8601 date-time within years 0001-9999 (UTC), a real calendar date: anything else is refused here, naming
+ * the argument, instead of reaching PostgreSQL as a value it refuses (`+275760-09-13`) or silently rolling over
+ * (`2021-02-29`).
+ */
+function parseDate(value: unknown, node?: ValueNode): Date {
+  const date = readDateTime(value);
+  if (date instanceof Date) return date;
+  throw invalid(`Date ${date.problem}`, node);
 }
 
 export const UUIDScalar = new GraphQLScalarType<string, string>({

@@ -40,7 +40,7 @@ export async function registerAuthRoutes(app: FastifyInstance, services: Service
   app.post<{ Body: TokenBody }>('/v01/authorize', async (request, reply) => {
     try {
       const actor = requireActor(request);
-      const token = await services.auth.userToken({ actor, requestId: request.id }, request.body ?? {});
+      const token = await services.auth.userToken({ actor, requestId: request.id, clientRequestId: request.clientRequestId ?? null }, request.body ?? {});
       return { accessToken: token.accessToken, expiresAt: token.expiresAt.toISOString() };
     } catch (e) {
       const { status, body } = errorReply(request, e);

@@ -115,7 +115,7 @@ export async function registerProtection(app: FastifyInstance, services: Service
       origin: [...config.corsOrigins],
       methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-match', 'x-request-id', 'roq-platform-authorization', 'roq-platform-server-authorization'],
-      exposedHeaders: ['etag', 'x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'idempotent-replayed'],
+      exposedHeaders: ['etag', 'x-request-id', 'x-client-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'idempotent-replayed'],
       maxAge: 600,
     });
   }

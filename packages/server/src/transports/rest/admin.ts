@@ -5,6 +5,7 @@ import type { RequestContext } from '../../domain/types.ts';
 import type { ApiKeyRecord } from '../../repositories/api-keys.ts';
 import type { AuditRecord } from '../../repositories/audit.ts';
 import type { Services } from '../../services/index.ts';
+import { dateTime } from '../../services/validate.ts';
 import {
   ApiKeyParams,
   ApiKeySchema,
@@ -14,7 +15,9 @@ import {
   ListApiKeysQuery,
   ListAuditEventsQuery,
   ListAuditEventsResponse,
+  RevokedUserTokensResponse,
   RotateApiKeyRequest,
+  UserParams,
   errorResponses,
 } from './schemas.ts';
 
@@ -39,6 +42,7 @@ function toRestAuditEvent(e: AuditRecord) {
     targetId: e.targetId,
     changes: e.changes,
     requestId: e.requestId,
+    clientRequestId: e.clientRequestId,
   };
 }
 
@@ -70,10 +74,19 @@ export function registerAdminRoutes(rest: FastifyInstance, services: Services, c
         actorId: q.actorId,
         targetId: q.targetId,
         targetType: q.targetType,
-        occurredAfter: q.occurredAfter ? new Date(q.occurredAfter) : undefined,
-        occurredBefore: q.occurredBefore ? new Date(q.occurredBefore) : undefined,
+        occurredAfter: q.occurredAfter ? dateTime('occurredAfter', q.occurredAfter) : undefined,
+        occurredBefore: q.occurredBefore ? dateTime('occurredBefore', q.occurredBefore) : undefined,
       });
       return { events: page.data.map(toRestAuditEvent), pagination: { nextCursor: page.endCursor, hasNextPage: page.hasNextPage } };
+    },
+  );
+
+  rest.post<{ Params: { userId: string } }>(
+    '/v3/users/:userId/revoke-tokens',
+    { schema: { tags: ['Users'], summary: "Revoke a user's tokens", operationId: 'revokeUserTokens', description: "Ends every token issued to the user so far, on this node at once and on the others within ROSTER_KEY_REFRESH_SECONDS; tokens issued later work. Deactivating or deleting a user does the same. Needs USER_MANAGEMENT: WRITE in the user's company (company admins hold it), or the super-admin key.", params: UserParams, response: { 200: RevokedUserTokensResponse, ...errorResponses } } },
+    async (request) => {
+      const revoked = await services.users.revokeTokens(ctx(request), request.params.userId);
+      return { userId: revoked.userId, revokedAt: iso(revoked.revokedAt) };
     },
   );
 
@@ -88,7 +101,7 @@ export function registerAdminRoutes(rest: FastifyInstance, services: Services, c
     '/v3/api-keys',
     { schema: { tags: TAGS, summary: 'Create an API key', operationId: 'createApiKey', description: 'Creates a super-admin API key. The response holds the key once; only its SHA-256 is stored.', body: CreateApiKeyRequest, response: { 200: CreatedApiKeyResponse, ...errorResponses } } },
     async (request) => {
-      const issued = await services.apiKeys.create(ctx(request), { name: request.body.name, expiresAt: request.body.expiresAt ? new Date(request.body.expiresAt) : null });
+      const issued = await services.apiKeys.create(ctx(request), { name: request.body.name, expiresAt: request.body.expiresAt ? dateTime('expiresAt', request.body.expiresAt) : null });
       return { apiKey: toRestApiKey(issued.record), key: issued.key };
     },
   );

@@ -18,7 +18,12 @@ export const ErrorResponse = Type.Object(
   { $id: 'ErrorResponse' },
 );
 
-export const DateTimeOffset = Type.Object({ iso8601: Type.String({ description: 'ISO-8601 date-time' }) }, { $id: 'DateTimeOffset' });
+export const DateTimeOffset = Type.Object(
+  { iso8601: Type.String({ description: 'ISO-8601 date-time; in a request, between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z' }) },
+  { $id: 'DateTimeOffset' },
+);
+/** A date-time a request sends: what PostgreSQL and JavaScript both hold (validate.dateTime checks the range). */
+const InputDateTime = Type.String({ format: 'date-time', maxLength: 64, description: 'ISO-8601 date-time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z' });
 export const Reference = Type.Object({ id: Uuid, name: Type.Optional(Type.String()) }, { $id: 'Reference' });
 
 export const RoleUserGroup = Type.Object(
@@ -142,6 +147,8 @@ export const errorResponses = {
   413: Type.Ref(ErrorResponse),
   422: Type.Ref(ErrorResponse),
   429: Type.Ref(ErrorResponse),
+  /** SERVICE_UNAVAILABLE, STATEMENT_TIMEOUT: transient; with `Retry-After` */
+  503: Type.Ref(ErrorResponse),
 };
 
 export const PermissionGrantSchema = Type.Object(
@@ -259,7 +266,8 @@ export const AuditEventSchema = Type.Object(
     targetType: Type.String(),
     targetId: Type.Union([Type.String(), Type.Null()]),
     changes: Type.Object({}, { additionalProperties: true, description: 'Changed fields: values on creation, { from, to } on update; never secrets' }),
-    requestId: Type.Union([Type.String(), Type.Null()]),
+    requestId: Type.Union([Type.String(), Type.Null()], { description: "The server's id of the request that made the change (the x-request-id of its response)" }),
+    clientRequestId: Type.Union([Type.String(), Type.Null()], { description: 'The x-request-id the caller sent with that request, if it sent a well-formed one; never used as the request id' }),
   },
   { $id: 'AuditEvent' },
 );
@@ -272,8 +280,8 @@ export const ListAuditEventsQuery = Type.Object(
     actorId: Type.Optional(Type.String({ maxLength: 255 })),
     targetId: Type.Optional(Type.String({ maxLength: 255 })),
     targetType: Type.Optional(Type.String({ maxLength: 255 })),
-    occurredAfter: Type.Optional(Type.String({ format: 'date-time' })),
-    occurredBefore: Type.Optional(Type.String({ format: 'date-time' })),
+    occurredAfter: Type.Optional(InputDateTime),
+    occurredBefore: Type.Optional(InputDateTime),
   },
   { additionalProperties: false },
 );
@@ -306,7 +314,7 @@ export const CreatedApiKeyResponse = Type.Object({
 export const CreateApiKeyRequest = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 255 }),
-    expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+    expiresAt: Type.Optional(InputDateTime),
   },
   { additionalProperties: false },
 );
@@ -319,6 +327,11 @@ export const RotateApiKeyRequest = Type.Object(
 export type RotateApiKeyRequest = Static<typeof RotateApiKeyRequest>;
 
 export const ApiKeyParams = Type.Object({ keyId: Uuid });
+
+export const RevokedUserTokensResponse = Type.Object(
+  { userId: Uuid, revokedAt: Type.Ref(DateTimeOffset) },
+  { description: 'Tokens of the user issued before revokedAt no longer authenticate' },
+);
 
 export const ListApiKeysQuery = Type.Object({ includeRevoked: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false });
 
