@@ -4,6 +4,7 @@ import type { RequestContext } from '../domain/types.ts';
 import * as repo from '../repositories/audit.ts';
 import type { AuditRecord, AuditRow } from '../repositories/audit.ts';
 import type { AccessService } from './access.ts';
+import { Policy } from './policy.ts';
 import type { ServiceDeps } from './deps.ts';
 import type { TenantService } from './tenants.ts';
 import * as v from './validate.ts';
@@ -98,11 +99,15 @@ export interface AuditPage {
 
 /** Reading the audit log: the super-admin reads all of it; a user token reads its company's with REPORT_MANAGEMENT: READ. */
 export class AuditService {
+  private readonly policy: Policy;
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly tenants: TenantService,
-    private readonly access: AccessService,
-  ) {}
+    access: AccessService,
+  ) {
+    this.policy = new Policy(deps, access);
+  }
 
   async list(ctx: RequestContext, args: AuditListArgs): Promise<AuditPage> {
     const { listDefault, listMax } = this.deps.config.limits;
@@ -112,9 +117,7 @@ export class AuditService {
     if (args.tenantId != null) tenantIds = [(await this.tenants.get(ctx, args.tenantId)).id];
     if (ctx.actor.kind === 'user') {
       tenantIds = [ctx.actor.tenantId];
-      if (!(await this.access.allows(ctx, ctx.actor.tenantId, 'REPORT_MANAGEMENT', 'READ'))) {
-        throw Errors.forbidden('Reading the audit log needs REPORT_MANAGEMENT: READ');
-      }
+      await this.policy.require(ctx, 'audit.read', { tenantId: ctx.actor.tenantId });
     }
     const text = (field: string, value: string | null | undefined) => (value == null ? undefined : v.text(field, value, { min: 1, max: 255 }));
     const after = args.after == null ? undefined : decodeCursor(args.after);

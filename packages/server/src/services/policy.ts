@@ -53,6 +53,8 @@ export const RULES = {
   'user.roles.read': { what: "Reading another user's roles", needs: AM_READ, or: ['self'] },
   'user.permissions.read': { what: "Reading another user's permissions", needs: AM_READ, or: ['self'] },
   'user.tokens.revoke': { what: "Revoking a user's tokens", needs: { permission: 'USER_MANAGEMENT', action: 'WRITE' } },
+  // Reports.
+  'audit.read': { what: 'Reading the audit log', needs: { permission: 'REPORT_MANAGEMENT', action: 'READ' } },
   // Groups.
   'company.groups.list': { what: "Listing a company's groups", needs: AM_READ },
   'group.read': { what: 'Reading this group', needs: AM_READ, or: ['member', 'manager'] },
