@@ -48,11 +48,11 @@ describe('npm pack of @roster/client', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('ships the build, the declarations and the README only, with no runtime dependencies', async (t) => {
+  it('ships the build, the declarations, the README and the licence only, with no runtime dependencies', async (t) => {
     const paths = packed.files.map((f) => f.path).sort();
     t.diagnostic(`tarball ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${paths.length} files`);
-    assert.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts') && paths.includes('README.md'), paths.join(', '));
-    assert.deepEqual(paths.filter((p) => !p.startsWith('dist/') && p !== 'README.md' && p !== 'package.json'), []);
+    assert.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts') && paths.includes('README.md') && paths.includes('LICENSE'), paths.join(', '));
+    assert.deepEqual(paths.filter((p) => !p.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(p)), []);
     const manifest = JSON.parse(await readFile(join(app, 'node_modules', '@roster', 'client', 'package.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(manifest.dependencies, undefined);
     assert.equal(manifest.type, 'module');
