@@ -105,7 +105,12 @@ const GRAPHQL: Record<string, Probe[]> = {
   ],
   'Query.userGroupMembers.pageInfo': [{ via: 'userGroupMembers(team)', query: `${TEAM} { userGroupMembers(groupId: $team) { pageInfo { hasNextPage } } }`, path: 'userGroupMembers', expect: GROUP_PEOPLE }],
   'Query.tenant': [{ via: 'tenant(company A)', query: 'query($company: ID!) { tenant(id: $company) { id name } }', path: 'tenant', expect: GROUP_READ }],
-  ...page('Query.tenants', LIST, (s) => ({ via: 'tenants', query: `{ tenants { ${s} } }`, path: 'tenants' }), SUPER_ADMIN),
+  // Every caller lists the companies it may see: all for the super-admin, its own for a user token.
+  'Query.tenants.data': [
+    { via: 'tenants: company A', query: '{ tenants(limit: 1000) { data { id } } }', path: 'tenants.data', expect: row('ok ok ok ok ok ok hidden'), visible: (v, fx) => ids(v).includes(fx.company) },
+    { via: 'tenants: company B', query: '{ tenants(limit: 1000) { data { id } } }', path: 'tenants.data', expect: row('ok hidden hidden hidden hidden hidden ok'), visible: (v, fx) => ids(v).includes(fx.otherCompany) },
+  ],
+  'Query.tenants.totalCount': [{ via: 'tenants { totalCount }', query: '{ tenants { totalCount } }', path: 'tenants', expect: EVERYONE }],
   'Query.role': [{ via: 'role(badge)', query: 'query($role: ID!) { role(id: $role) { id } }', path: 'role', expect: SUPER_ADMIN }],
   ...page('Query.roles', LIST, (s) => ({ via: 'roles', query: `{ roles { ${s} } }`, path: 'roles' }), SUPER_ADMIN),
   'Query.isTenantsActive': [{ via: 'isTenantsActive', query: '{ isTenantsActive }', path: 'isTenantsActive', expect: EVERYONE }],
@@ -240,6 +245,11 @@ const ROUTES: Record<string, RouteEntry> = {
   'POST /v3/companies/:companyId/roles/create': {
     path: (fx) => `${company(fx)}/roles/create`, body: () => ({ name: unique('Made'), permissions: [{ permission: 'USER_MANAGEMENT', actions: ['READ'] }] }), expect: row('ok ok ok F F F NF'),
   },
+  'POST /v3/companies/list': {
+    path: () => '/v3/companies/list', body: PAGE, expect: row('ok ok ok ok ok ok hidden'),
+    visible: (b, fx) => ids((b as { companies: unknown }).companies).includes(fx.company),
+  },
+  'GET /v3/companies/:companyId': { path: company, expect: GROUP_READ },
   'GET /v3/permissions': { path: () => '/v3/permissions', expect: EVERYONE },
   'GET /v3/companies/:companyId/permissions': { path: (fx) => `${company(fx)}/permissions`, expect: GROUP_READ },
   'GET /v3/companies/:companyId/audit-events': { path: (fx) => `${company(fx)}/audit-events`, expect: row('ok ok F F F F NF') },

@@ -123,7 +123,7 @@ export interface paths {
         put?: never;
         /**
          * List a group's roles with their scopes
-         * @description Lists the roles assigned to the group, each with its permissions and the scope it applies to.
+         * @description Lists the roles assigned to the group, each with its permissions and the scope it applies to. Like every listing: optional searchText (case-insensitive substring of the name), sortParams (NAME or CREATED_AT, default NAME ASC) and pagination (default offset 0, limit 100); pagination.totalNumResults counts the matches.
          */
         post: operations["listUserGroupRoles"];
         delete?: never;
@@ -360,6 +360,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v3/companies/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * List the companies the caller may see
+         * @description Every company for the super-admin key; a user token's own company. Optional searchText (case-insensitive substring of the name), sortParams (NAME or CREATED_AT, default NAME ASC) and pagination (default offset 0, limit 100).
+         */
+        post: operations["listCompanies"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/companies/{companyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a company
+         * @description The super-admin reads any company; a user token its own (another company's is not found).
+         */
+        get: operations["getCompany"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -485,6 +525,19 @@ export interface components {
             expiresAt: components["schemas"]["DateTimeOffset"] | null;
             revokedAt: components["schemas"]["DateTimeOffset"] | null;
             replacedBy: string | null;
+        };
+        Company: {
+            /**
+             * Format: uuid
+             * @description A UUID
+             */
+            id: string;
+            name: string;
+            reference: string | null;
+            /** @description The company users and groups created without one belong to */
+            isDefault: boolean;
+            createdAt: components["schemas"]["DateTimeOffset"];
+            updatedAt: components["schemas"]["DateTimeOffset"];
         };
     };
     responses: never;
@@ -1483,7 +1536,16 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    /** @description Case-insensitive substring of the role name */
+                    searchText?: string;
+                    pagination?: components["schemas"]["OffsetBasedPaginationRequestParams"];
+                    sortParams?: {
+                        sortBy: "NAME" | "CREATED_AT";
+                        /** @default ASC */
+                        sortOrder: "ASC" | "DESC";
+                    };
+                };
             };
         };
         responses: {
@@ -1498,6 +1560,7 @@ export interface operations {
                             role: components["schemas"]["Role"];
                             scope: components["schemas"]["RoleScope"];
                         }[];
+                        pagination: components["schemas"]["OffsetBasedPaginationResponseParams"];
                     };
                 };
             };
@@ -3014,6 +3077,239 @@ export interface operations {
                 content: {
                     "application/json": {
                         kid: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listCompanies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Case-insensitive substring of the name */
+                    searchText?: string;
+                    pagination?: components["schemas"]["OffsetBasedPaginationRequestParams"];
+                    sortParams?: {
+                        sortBy: "NAME" | "CREATED_AT";
+                        /** @default ASC */
+                        sortOrder: "ASC" | "DESC";
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        companies: components["schemas"]["Company"][];
+                        pagination: components["schemas"]["OffsetBasedPaginationResponseParams"];
+                    };
+                };
+            };
+            /** @description Default Response */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getCompany: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description A UUID
+                         */
+                        id: string;
+                        name: string;
+                        reference: string | null;
+                        /** @description The company users and groups created without one belong to */
+                        isDefault: boolean;
+                        createdAt: components["schemas"]["DateTimeOffset"];
+                        updatedAt: components["schemas"]["DateTimeOffset"];
                     };
                 };
             };

@@ -20,7 +20,7 @@ export const restOperations = {
   /** PATCH /v3/companies/{companyId}/user-groups/{groupId}/members: Add and remove members, all or nothing */
   updateUserGroupMembers: { method: 'PATCH', path: '/v3/companies/{companyId}/user-groups/{groupId}/members', pathParams: ["companyId","groupId"], queryParams: [], body: true, idempotent: false, pagination: undefined },
   /** POST /v3/companies/{companyId}/user-groups/{groupId}/roles: List a group's roles with their scopes */
-  listUserGroupRoles: { method: 'POST', path: '/v3/companies/{companyId}/user-groups/{groupId}/roles', pathParams: ["companyId","groupId"], queryParams: [], body: true, idempotent: true, pagination: undefined },
+  listUserGroupRoles: { method: 'POST', path: '/v3/companies/{companyId}/user-groups/{groupId}/roles', pathParams: ["companyId","groupId"], queryParams: [], body: true, idempotent: true, pagination: { kind: 'offset', items: 'roles' } },
   /** PATCH /v3/companies/{companyId}/user-groups/{groupId}/roles: Add and remove a group's roles (not of platform groups) */
   updateUserGroupRoles: { method: 'PATCH', path: '/v3/companies/{companyId}/user-groups/{groupId}/roles', pathParams: ["companyId","groupId"], queryParams: [], body: true, idempotent: false, pagination: undefined },
   /** POST /v3/companies/{companyId}/roles: List the roles a company can assign: platform roles and its own */
@@ -47,4 +47,8 @@ export const restOperations = {
   revokeApiKey: { method: 'DELETE', path: '/v3/api-keys/{keyId}', pathParams: ["keyId"], queryParams: [], body: false, idempotent: false, pagination: undefined },
   /** POST /v3/signing-keys/rotate: Rotate the JWT signing key */
   rotateSigningKey: { method: 'POST', path: '/v3/signing-keys/rotate', pathParams: [], queryParams: [], body: false, idempotent: false, pagination: undefined },
+  /** POST /v3/companies/list: List the companies the caller may see */
+  listCompanies: { method: 'POST', path: '/v3/companies/list', pathParams: [], queryParams: [], body: true, idempotent: true, pagination: { kind: 'offset', items: 'companies' } },
+  /** GET /v3/companies/{companyId}: Read a company */
+  getCompany: { method: 'GET', path: '/v3/companies/{companyId}', pathParams: ["companyId"], queryParams: [], body: false, idempotent: true, pagination: undefined },
 } as const satisfies Record<string, RestOperation>;

@@ -3,10 +3,12 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { SortOrder, Tenant, TenantFilter, TenantSort } from '../domain/types.ts';
 import { toTenant } from './mappers.ts';
-import { and, array, idConditions, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
+import { and, array, idConditions, likeLiteral, orderBy, stringConditions, ref, type Condition } from './sql-conditions.ts';
 
 export interface TenantQuery {
   readonly filter: TenantFilter;
+  /** Case-insensitive substring of the name. */
+  readonly nameContains?: string | undefined;
   readonly sort: TenantSort;
   readonly order: SortOrder;
   readonly limit: number;
@@ -16,19 +18,21 @@ export interface TenantQuery {
 const t = (c: string) => ref(`t.${c}`);
 const tenantColumns: Record<TenantSort, string> = { createdAt: 'created_at', updatedAt: 'updated_at', name: 'name' };
 
-function tenantConditions(f: TenantFilter): Condition[] {
-  return [...idConditions(t('id'), f.id), ...stringConditions(t('reference'), f.reference), ...stringConditions(t('name'), f.name)];
+function tenantConditions(f: TenantFilter, nameContains?: string): Condition[] {
+  const out = [...idConditions(t('id'), f.id), ...stringConditions(t('reference'), f.reference), ...stringConditions(t('name'), f.name)];
+  if (nameContains !== undefined) out.push(sql`t.name ilike ${`%${likeLiteral(nameContains)}%`}`);
+  return out;
 }
 
 export async function listTenants(db: Db, q: TenantQuery): Promise<Tenant[]> {
   const { rows } = await executeCached(sql<Record<string, unknown>>`
-    select t.* from tenants t where ${and(tenantConditions(q.filter))}
+    select t.* from tenants t where ${and(tenantConditions(q.filter, q.nameContains))}
     order by ${orderBy(t(tenantColumns[q.sort]), t('id'), q.order)} limit ${q.limit} offset ${q.offset}`, db);
   return rows.map(toTenant);
 }
 
-export async function countTenants(db: Db, filter: TenantFilter): Promise<number> {
-  const { rows } = await executeCached(sql<{ n: number }>`select count(*)::int as n from tenants t where ${and(tenantConditions(filter))}`, db);
+export async function countTenants(db: Db, q: Pick<TenantQuery, 'filter' | 'nameContains'>): Promise<number> {
+  const { rows } = await executeCached(sql<{ n: number }>`select count(*)::int as n from tenants t where ${and(tenantConditions(q.filter, q.nameContains))}`, db);
   return rows[0]?.n ?? 0;
 }
 

@@ -27,6 +27,15 @@ export interface RoleInput {
   permissions?: readonly PermissionGrant[] | null;
 }
 
+/** How a page of a group's roles is asked for (REST's searchText, sortParams and pagination). */
+export interface GroupRoleListing {
+  readonly searchText?: string | undefined;
+  readonly sort?: 'name' | 'createdAt' | undefined;
+  readonly order?: 'ASC' | 'DESC' | undefined;
+  readonly limit?: number | undefined;
+  readonly offset?: number | undefined;
+}
+
 export class RoleService {
   private readonly policy: Policy;
   private readonly delegation: Delegation;
@@ -116,6 +125,21 @@ export class RoleService {
   async groupRoles(ctx: RequestContext, groupId: string): Promise<repo.GroupRoleRow[]> {
     const group = await this.groups.get(ctx, groupId, 'groupId', 'group.roles.read');
     return run(() => repo.listGroupRoles(this.deps.db, group.tenantId, group.id));
+  }
+
+  /**
+   * A page of a group's roles, like every other listing: a case-insensitive substring of the name, an order (by
+   * name unless `createdAt`, ascending by default) and limit/offset, with the number of matches. A group holds few
+   * roles (at most the company's), so they are read whole and paged here.
+   */
+  async groupRolesPage(ctx: RequestContext, groupId: string, listing: GroupRoleListing): Promise<{ rows: repo.GroupRoleRow[]; total: number }> {
+    const p = paging(this.deps.config, { limit: listing.limit, offset: listing.offset, order: { sort: listing.sort ?? 'name', order: listing.order ?? 'ASC' } }, ['name', 'createdAt'], 'name');
+    const needle = listing.searchText == null ? undefined : v.text('searchText', listing.searchText, { max: this.deps.config.limits.stringLength }).toLowerCase();
+    const rows = (await this.groupRoles(ctx, groupId)).filter((r) => needle === undefined || r.role.name.toLowerCase().includes(needle));
+    const key = (r: repo.GroupRoleRow) => (p.sort === 'createdAt' ? r.role.createdAt.toISOString() : r.role.name.toLowerCase());
+    const direction = p.order === 'ASC' ? 1 : -1;
+    rows.sort((a, b) => (key(a) < key(b) ? -direction : key(a) > key(b) ? direction : a.role.id < b.role.id ? -direction : direction));
+    return { rows: rows.slice(p.offset, p.offset + p.limit), total: rows.length };
   }
 
   /**

@@ -88,11 +88,20 @@ export class TenantService {
     return tenant;
   }
 
+  /**
+   * The companies the caller may see: every one for the super-admin, its own for a user token (as `get` reads).
+   * `search` looks for a case-insensitive substring of the name.
+   */
   async list(ctx: RequestContext, args: TenantListArgs): Promise<Page<Tenant>> {
-    requireSuperAdmin(ctx, 'list tenants');
-    const q = { filter: args.filter ?? {}, ...paging(this.deps.config, args, ['createdAt', 'name', 'updatedAt'], 'createdAt') };
+    const p = paging(this.deps.config, args, ['createdAt', 'name', 'updatedAt'], 'createdAt');
+    const filter = { ...(args.filter ?? {}) };
+    v.idFilters(filter, ['id']);
+    const own = actorTenant(ctx);
+    if (own !== undefined) filter.id = { ...filter.id, valueIn: filter.id?.valueIn ? filter.id.valueIn.filter((id) => id.toLowerCase() === own) : [own] };
+    if (args.search && args.search.key !== 'name') throw Errors.invalid('search.key', 'must be name');
+    const q = { filter, nameContains: args.search?.value, ...p };
     const data = await run(() => repo.listTenants(this.deps.db, q));
-    return { data, count: () => run(() => repo.countTenants(this.deps.db, q.filter)) };
+    return { data, count: () => run(() => repo.countTenants(this.deps.db, q)) };
   }
 
   async byIds(ids: readonly string[]): Promise<Tenant[]> {

@@ -26,6 +26,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'User group members', description: 'Who belongs to a group' },
         { name: 'Roles and permissions', description: 'Roles of groups, and what users may do' },
         { name: 'Audit log', description: 'Who changed what, when, through which request' },
+        { name: 'Companies', description: 'The companies (tenants) the caller may see' },
         { name: 'Users', description: "A user's credentials" },
         { name: 'API keys', description: 'Super-admin API keys and the JWT signing key' },
       ],

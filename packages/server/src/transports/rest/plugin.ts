@@ -24,6 +24,7 @@ import {
 } from './schemas.ts';
 import { registerRoleRoutes } from './roles.ts';
 import { registerAdminRoutes } from './admin.ts';
+import { registerCompanyRoutes } from './companies.ts';
 import { requireActor } from '../http/protection.ts';
 import { dateTime } from '../../services/validate.ts';
 import { noteErrorCode } from '../../observability/metrics.ts';
@@ -226,6 +227,7 @@ export async function registerRest(app: FastifyInstance, services: Services, sch
 
     registerRoleRoutes(rest, services, { ctx, groupOf });
     registerAdminRoutes(rest, services, ctx);
+    registerCompanyRoutes(rest, services, ctx);
 
     rest.patch<{ Params: GroupParams; Body: UpdateMembersRequest }>(
       '/v3/companies/:companyId/user-groups/:groupId/members',

@@ -8,6 +8,7 @@ import {
   GroupParams,
   GroupRolesResponse,
   ListGroupRolesRequest,
+  ListGroupRolesResponse,
   ListRolesRequest,
   ListRolesResponse,
   PermissionsResponse,
@@ -44,12 +45,20 @@ export function registerRoleRoutes(rest: FastifyInstance, services: Services, { 
     roles: rows.map((row) => ({ role: toRestRole(row.role), scope: row.scope })),
   });
 
-  rest.post<{ Params: GroupParams }>(
+  rest.post<{ Params: GroupParams; Body: ListGroupRolesRequest }>(
     '/v3/companies/:companyId/user-groups/:groupId/roles',
-    { schema: { tags: TAGS, summary: "List a group's roles with their scopes", operationId: 'listUserGroupRoles', description: 'Lists the roles assigned to the group, each with its permissions and the scope it applies to.', params: GroupParams, body: ListGroupRolesRequest, response: { 200: GroupRolesResponse, ...errorResponses } } },
+    { schema: { tags: TAGS, summary: "List a group's roles with their scopes", operationId: 'listUserGroupRoles', description: "Lists the roles assigned to the group, each with its permissions and the scope it applies to. Like every listing: optional searchText (case-insensitive substring of the name), sortParams (NAME or CREATED_AT, default NAME ASC) and pagination (default offset 0, limit 100); pagination.totalNumResults counts the matches.", params: GroupParams, body: ListGroupRolesRequest, response: { 200: ListGroupRolesResponse, ...errorResponses } } },
     async (request) => {
       const group = await groupOf(request, request.params);
-      return groupRoles(await services.roles.groupRoles(ctx(request), group.id));
+      const body = request.body;
+      const page = await services.roles.groupRolesPage(ctx(request), group.id, {
+        searchText: body.searchText,
+        sort: body.sortParams?.sortBy === 'CREATED_AT' ? 'createdAt' : 'name',
+        order: body.sortParams?.sortOrder,
+        limit: body.pagination?.limit,
+        offset: body.pagination?.offset,
+      });
+      return { ...groupRoles(page.rows), pagination: { totalNumResults: page.total } };
     },
   );
 

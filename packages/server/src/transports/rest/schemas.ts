@@ -173,11 +173,46 @@ export const RoleSchema = Type.Object(
   { $id: 'Role' },
 );
 
-export const GroupRolesResponse = Type.Object({
-  roles: Type.Array(Type.Object({ role: Type.Ref(RoleSchema), scope: Type.Ref(RoleScopeSchema) })),
-});
+const GroupRoleEntries = Type.Array(Type.Object({ role: Type.Ref(RoleSchema), scope: Type.Ref(RoleScopeSchema) }));
+export const GroupRolesResponse = Type.Object({ roles: GroupRoleEntries });
 
-export const ListGroupRolesRequest = Type.Object({}, { additionalProperties: false });
+/** Every part optional: an empty body lists the group's roles by name, the first 100. */
+export const ListGroupRolesRequest = Type.Object(
+  {
+    searchText: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the role name' })),
+    pagination: Type.Optional(Type.Ref(PaginationRequest)),
+    sortParams: Type.Optional(
+      Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListGroupRolesRequest = Static<typeof ListGroupRolesRequest>;
+export const ListGroupRolesResponse = Type.Object({ roles: GroupRoleEntries, pagination: Type.Ref(PaginationResponse) });
+
+export const CompanySchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    reference: Type.Union([Type.String(), Type.Null()]),
+    isDefault: Type.Boolean({ description: 'The company users and groups created without one belong to' }),
+    createdAt: Type.Ref(DateTimeOffset),
+    updatedAt: Type.Ref(DateTimeOffset),
+  },
+  { $id: 'Company' },
+);
+export const ListCompaniesRequest = Type.Object(
+  {
+    searchText: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the name' })),
+    pagination: Type.Optional(Type.Ref(PaginationRequest)),
+    sortParams: Type.Optional(
+      Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListCompaniesRequest = Static<typeof ListCompaniesRequest>;
+export const ListCompaniesResponse = Type.Object({ companies: Type.Array(Type.Ref(CompanySchema)), pagination: Type.Ref(PaginationResponse) });
 
 const RoleAssignment = Type.Object(
   { roleId: Uuid, scope: Type.Optional(Type.Ref(RoleScopeSchema)) },
@@ -335,4 +370,4 @@ export const RevokedUserTokensResponse = Type.Object(
 
 export const ListApiKeysQuery = Type.Object({ includeRevoked: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false });
 
-export const adminSchemas = [AuditEventSchema, ApiKeySchema];
+export const adminSchemas = [AuditEventSchema, ApiKeySchema, CompanySchema];
