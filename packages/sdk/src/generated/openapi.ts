@@ -3173,7 +3173,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Case-insensitive substring of the name */
+                    /** @description Case-insensitive substring of the company name */
                     searchText?: string;
                     pagination?: components["schemas"]["OffsetBasedPaginationRequestParams"];
                     sortParams?: {

@@ -176,17 +176,19 @@ export const RoleSchema = Type.Object(
 const GroupRoleEntries = Type.Array(Type.Object({ role: Type.Ref(RoleSchema), scope: Type.Ref(RoleScopeSchema) }));
 export const GroupRolesResponse = Type.Object({ roles: GroupRoleEntries });
 
-/** Every part optional: an empty body lists the group's roles by name, the first 100. */
-export const ListGroupRolesRequest = Type.Object(
-  {
-    searchText: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the role name' })),
-    pagination: Type.Optional(Type.Ref(PaginationRequest)),
-    sortParams: Type.Optional(
-      Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false }),
-    ),
-  },
-  { additionalProperties: false },
-);
+/** A listing by name whose every part is optional: an empty body lists by name, the first 100. */
+const optionalNameListing = (what: string) =>
+  Type.Object(
+    {
+      searchText: Type.Optional(Type.String({ maxLength: 255, description: `Case-insensitive substring of the ${what} name` })),
+      pagination: Type.Optional(Type.Ref(PaginationRequest)),
+      sortParams: Type.Optional(
+        Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+export const ListGroupRolesRequest = optionalNameListing('role');
 export type ListGroupRolesRequest = Static<typeof ListGroupRolesRequest>;
 export const ListGroupRolesResponse = Type.Object({ roles: GroupRoleEntries, pagination: Type.Ref(PaginationResponse) });
 
@@ -201,16 +203,7 @@ export const CompanySchema = Type.Object(
   },
   { $id: 'Company' },
 );
-export const ListCompaniesRequest = Type.Object(
-  {
-    searchText: Type.Optional(Type.String({ maxLength: 255, description: 'Case-insensitive substring of the name' })),
-    pagination: Type.Optional(Type.Ref(PaginationRequest)),
-    sortParams: Type.Optional(
-      Type.Object({ sortBy: Type.Union([Type.Literal('NAME'), Type.Literal('CREATED_AT')]), sortOrder: SortOrder }, { additionalProperties: false }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const ListCompaniesRequest = optionalNameListing('company');
 export type ListCompaniesRequest = Static<typeof ListCompaniesRequest>;
 export const ListCompaniesResponse = Type.Object({ companies: Type.Array(Type.Ref(CompanySchema)), pagination: Type.Ref(PaginationResponse) });
 
