@@ -165,7 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   server.setNotFoundHandler(notFoundHandler);
   await registerProtection(server, services, config);
   registerIdempotency(server, services);
-  await registerHealthRoutes(server, db, () => closing);
+  await registerHealthRoutes(server, services.health, () => closing);
   await registerAuthRoutes(server, services);
   await registerOpenApi(server);
   await registerRest(server, services, schemas);

@@ -7,6 +7,7 @@ import { AuthService } from './auth.ts';
 import { SigningKeyRing } from './signing-keys.ts';
 import { makeServiceDeps } from './deps.ts';
 import { GroupService } from './groups.ts';
+import { HealthService } from './health.ts';
 import { IdempotencyService } from './idempotency.ts';
 import { MembershipService } from './memberships.ts';
 import { RoleService } from './roles.ts';
@@ -25,6 +26,7 @@ export interface Services {
   readonly groups: GroupService;
   readonly memberships: MembershipService;
   readonly roles: RoleService;
+  readonly health: HealthService;
 }
 
 /** Explicit construction: repositories are plain functions over the executor, services are built once here. */
@@ -40,5 +42,5 @@ export function buildServices(db: Db, config: Config): Services {
   const memberships = new MembershipService(deps, groups, access);
   const roles = new RoleService(deps, tenants, users, groups, access);
   const audit = new AuditService(deps, tenants, access);
-  return { auth, apiKeys, audit, idempotency: new IdempotencyService(deps), access, tenants, users, groups, memberships, roles };
+  return { auth, apiKeys, audit, idempotency: new IdempotencyService(deps), access, tenants, users, groups, memberships, roles, health: new HealthService(deps) };
 }

@@ -210,10 +210,8 @@ export function idFilters<F extends object>(filter: F, keys: readonly (keyof F &
     }
     for (const op of ['valueIn', 'valueNotIn', 'all'] as const) {
       const values = f[op];
-      if (values) {
-        list(`filter.${key}.${op}`, values, 10_000);
-        for (const value of values) uuid(`filter.${key}.${op}`, value);
-      }
+      // Their length is bounded with every other list of a filter (filterBounds, in paging()).
+      if (values) for (const value of values) uuid(`filter.${key}.${op}`, value);
     }
   }
 }

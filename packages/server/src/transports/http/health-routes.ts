@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
+import type { HealthService } from '../../services/health.ts';
 
 /** How long `/readyz` waits for the database before answering that it is busy. */
 const READY_PROBE_MILLIS = 1000;
@@ -10,14 +9,14 @@ const READY_PROBE_MILLIS = 1000;
  * a second whatever the database is doing: a database busy past that (the embedded one runs one statement at a
  * time) is reported as not ready, not waited for.
  */
-export async function registerHealthRoutes(app: FastifyInstance, db: Db, isClosing: () => boolean): Promise<void> {
+export async function registerHealthRoutes(app: FastifyInstance, health: HealthService, isClosing: () => boolean): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (isClosing()) return reply.code(503).send({ status: 'closing' });
     let timer: NodeJS.Timeout | undefined;
     const busy = new Promise<'busy'>((resolve) => (timer = setTimeout(() => resolve('busy'), READY_PROBE_MILLIS)));
     try {
-      const probe = sql`select 1`.execute(db).then(() => 'ready' as const);
+      const probe = health.databaseAnswers().then(() => 'ready' as const);
       probe.catch(() => undefined);
       const outcome = await Promise.race([probe, busy]);
       if (outcome === 'busy') return reply.code(503).send({ status: 'database busy' });
