@@ -309,6 +309,11 @@ describe('seed examples through @roster/client', () => {
         const created = await admin.rest.createUserGroup({ companyId, body: { name, description: `Group ${name}` } });
         assert.match(created.id, UUID);
       }
+      // Step 0: a REST-only client finds its companyId.
+      const companies = await admin.rest.listCompanies({ body: { searchText: 'company a', pagination: { offset: 0, limit: 10 }, sortParams: { sortBy: 'NAME', sortOrder: 'ASC' } } });
+      assert.deepEqual(companies.companies.map((c) => c.id), [companyId]);
+      assert.equal(companies.pagination.totalNumResults, 1);
+      assert.equal((await admin.rest.getCompany({ companyId })).id, companyId);
       // Step 1: the groups of the company, by case-insensitive search text, sorted.
       const list = await admin.rest.listUserGroups({
         companyId,
@@ -347,8 +352,9 @@ describe('seed examples through @roster/client', () => {
       assert.deepEqual(before, { members: [], pagination: { totalNumResults: 0 } });
 
       // Step 4: the roles the new member will inherit.
-      const roles = await admin.rest.listUserGroupRoles({ companyId, groupId: adminsGroupId, body: {} });
+      const roles = await admin.rest.listUserGroupRoles({ companyId, groupId: adminsGroupId, body: { pagination: { offset: 0, limit: 100 } } });
       assert.ok(roles.roles.length >= 1);
+      assert.equal(roles.pagination?.totalNumResults, roles.roles.length);
       const [first] = roles.roles;
       assert.ok(first);
       assert.equal(first.role.isPlatformRole, true);
@@ -408,12 +414,12 @@ describe('seed examples through @roster/client', () => {
       await rejectsWith(admin.rest.updateUserGroup({ companyId, groupId, body: { name: 'Renamed' } }), 'FORBIDDEN', 403);
       await rejectsWith(admin.rest.updateUserGroup({ companyId, groupId, body: { description: 'x' } }), 'FORBIDDEN', 403);
       await rejectsWith(admin.rest.deleteUserGroup({ companyId, groupId }), 'FORBIDDEN', 403);
-      const roles = await admin.rest.listUserGroupRoles({ companyId, groupId, body: {} });
+      const roles = await admin.rest.listUserGroupRoles({ companyId, groupId, body: { pagination: { offset: 0, limit: 100 } } });
       const roleId = roles.roles[0]?.role.id;
       assert.ok(roleId);
       await rejectsWith(admin.rest.updateUserGroupRoles({ companyId, groupId, body: { rolesToDelete: [{ roleId }] } }), 'FORBIDDEN', 403);
       assert.equal((await admin.rest.getUserGroup({ companyId, groupId })).name, 'Company Admins');
-      assert.equal((await admin.rest.listUserGroupRoles({ companyId, groupId, body: {} })).roles.length, roles.roles.length);
+      assert.equal((await admin.rest.listUserGroupRoles({ companyId, groupId, body: { pagination: { offset: 0, limit: 100 } } })).roles.length, roles.roles.length);
       assert.equal((await admin.rest.call('updateUserGroupMembers', { companyId, groupId, body: { userIdsToAdd: [bob] } })).status, 200);
       assert.equal((await admin.rest.call('updateUserGroupMembers', { companyId, groupId, body: { userIdsToRemove: [bob] } })).status, 200);
     });

@@ -10,12 +10,14 @@ import { registerOpenApi } from './transports/rest/openapi.ts';
 import { registerRest } from './transports/rest/plugin.ts';
 import { registerAuthRoutes } from './transports/http/auth-routes.ts';
 import { registerHealthRoutes } from './transports/http/health-routes.ts';
+import { registerLandingPage } from './transports/http/landing-page.ts';
+import { registerGraphiql } from './transports/graphql/graphiql.ts';
 import { registerIdempotency } from './transports/http/idempotency.ts';
 import { registerProtection } from './transports/http/protection.ts';
 import { LazySchemas } from './transports/http/lazy-schemas.ts';
 import { clientErrorHandler, frameworkErrors, notFoundHandler } from './transports/http/framework-errors.ts';
 import { CLIENT_REQUEST_ID_HEADER, clientRequestIdOf, newRequestId, registerRequestIds } from './transports/http/request-id.ts';
-import { FORBIDDEN_KEYS_MESSAGE, forbiddenKeyPath, mayHoldForbiddenKey, registerJsonBodyParser } from './transports/http/json-body.ts';
+import { FORBIDDEN_KEYS_MESSAGE, forbiddenKeyPath, mayHoldForbiddenKey, registerJsonBodyParser, unsupportedMediaTypeOf } from './transports/http/json-body.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -54,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     logger: deps.logger ?? {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers["roq-platform-authorization"]', 'req.headers["roq-platform-server-authorization"]', 'req.headers["idempotency-key"]'],
+      ...(config.logFormat === 'pretty' ? { stream: await prettyLogStream() } : {}),
     },
     bodyLimit: config.limits.bodyBytes,
     // Unknown properties are refused, not silently dropped, and types are not coerced: bad input is an error.
@@ -142,7 +145,10 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
     done();
   });
 
-  server.setErrorHandler((error: Error, request, reply) => {
+  server.setErrorHandler((raised: Error, request, reply) => {
+    // No route would have read the body: a wrong path or method is the answer, not what the body holds.
+    if (request.is404 && /^FST_ERR_CTP_/.test(String((raised as { code?: unknown }).code))) return notFoundHandler(request, reply);
+    const error = unsupportedMediaTypeOf(raised, request);
     if (isAppError(error)) {
       noteErrorCode(request, error.code);
       const response = { statusCode: error.status, errorCode: error.code, message: error.message };
@@ -168,10 +174,18 @@ export async function buildApp(deps: AppDeps): Promise<RosterApp> {
   await registerHealthRoutes(server, services.health, () => closing);
   await registerAuthRoutes(server, services);
   await registerOpenApi(server);
+  await registerLandingPage(server, config);
+  if (config.graphiql) await registerGraphiql(server);
   await registerRest(server, services, schemas);
   await registerGraphql(server, services, config);
   tracing?.registerGraphql(server);
   return { server, services, generatedApiKey, schemas };
+}
+
+/** pino-pretty, loaded only when asked for: a production server never reads it. */
+async function prettyLogStream(): Promise<NodeJS.WritableStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
 }
 
 /** JSON text parsed, or undefined when it is not JSON (left for whoever reads it next to answer). */

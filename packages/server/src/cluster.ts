@@ -10,7 +10,8 @@ import type { Config } from './config.ts';
  * - Start: the first worker alone, until it listens (it migrates the database and, in development, may generate the
  *   first API key: one process does that once); then the others. The first answer comes as soon as with one process.
  * - A worker that dies is replaced, unless workers keep dying: more than MAX_RESTARTS within RESTART_WINDOW_MS
- *   stops the whole server with exit code 1, so a supervisor sees the failure instead of a restart loop.
+ *   stops the whole server with exit code 1, so a supervisor sees the failure instead of a restart loop. A worker
+ *   that exits with 2 (a start-up error, e.g. the port is taken) stops it at once, with 2.
  * - SIGTERM or SIGINT: every worker finishes its requests and closes (each its own 25 s limit), then the primary exits.
  * - `GET /metrics`, answered by whichever worker gets the scrape, sums all the workers (see observability/cluster-metrics.ts).
  */
@@ -35,6 +36,13 @@ export function runPrimary(config: Config): void {
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+      return;
+    }
+    // Exit code 2 is a start-up error the worker has explained in one line (a port in use, a bad setting): another
+    // worker would fail the same way, so the server stops with the same code.
+    if (code === 2) {
+      exitCode = 2;
+      stop();
       return;
     }
     const now = Date.now();

@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   ROSTER_METRICS: z.enum(['true', 'false']).default('true'),
   ROSTER_METRICS_TOKEN: z.string().min(16, 'ROSTER_METRICS_TOKEN must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ROSTER_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 export interface Config {
@@ -103,6 +104,8 @@ export interface Config {
     readonly token: string | undefined;
   };
   readonly logLevel: string;
+  /** `pretty`: coloured, one readable line per entry (pino-pretty); `json`: JSON lines, for log collectors. */
+  readonly logFormat: 'json' | 'pretty';
   /**
    * OpenTelemetry traces exported over OTLP/HTTP; undefined (nothing loaded) unless `OTEL_EXPORTER_OTLP_ENDPOINT` or
    * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set.
@@ -199,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     graphiql: e.ROSTER_GRAPHIQL ? e.ROSTER_GRAPHIQL === 'true' : e.NODE_ENV !== 'production',
     metrics: { enabled: e.ROSTER_METRICS === 'true', token: e.ROSTER_METRICS_TOKEN },
     logLevel: e.LOG_LEVEL,
+    // Readable lines for a person at a terminal during development; JSON lines for everything else.
+    logFormat: e.ROSTER_LOG_FORMAT ?? (process.stdout.isTTY && e.NODE_ENV !== 'production' ? 'pretty' : 'json'),
     tracing: tracingConfig(env),
     ...overrides,
   };

@@ -7,9 +7,13 @@ export const ErrorCodes = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** The path exists, but not with this method: the answer's `Allow` header lists the methods it has. */
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
+  /** A request body that is not JSON (`Content-Type` other than application/json, or none). */
+  UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
@@ -43,6 +47,17 @@ export class AppError extends Error {
 }
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/**
+ * A start-up failure the operator can fix (a port already in use, a privileged port): reported on one line,
+ * without a stack trace, with exit code 2, like a configuration error.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
 
 export const Errors = {
   invalid: (field: string, message: string, extra: Record<string, unknown> = {}) =>

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirectoryInUseError } from './db/data-dir-lock.ts';
+import { StartupError } from './errors.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof DataDirectoryInUseError) {
+  if (e instanceof ConfigError || e instanceof DataDirectoryInUseError || e instanceof StartupError) {
     process.stderr.write(`${e.message}\n`);
     process.exit(2);
   }

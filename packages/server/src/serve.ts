@@ -2,6 +2,21 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { buildApp } from './app.ts';
+import { StartupError } from './errors.ts';
+
+/** Why listening failed, in words an operator can act on, when it is something they can fix; else undefined. */
+function listenFailure(error: unknown, port: number): string | undefined {
+  switch ((error as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use (EADDRINUSE); set PORT to another port';
+    case 'EACCES':
+      return port < 1024 ? 'permission denied (EACCES): ports below 1024 need privileges; set PORT to 1024 or above' : 'permission denied (EACCES); set PORT to another port';
+    case 'EADDRNOTAVAIL':
+      return "the address is not one of this machine's (EADDRNOTAVAIL); set HOST to one of its addresses, e.g. 127.0.0.1 or 0.0.0.0";
+    default:
+      return undefined;
+  }
+}
 
 /** Opens the database, migrates it, and serves until SIGTERM or SIGINT: the whole server, or one cluster worker. */
 export async function serve(config: Config): Promise<void> {
@@ -53,9 +68,18 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await server.listen({ host: config.host, port: config.port });
+  try {
+    await server.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    const reason = listenFailure(e, config.port);
+    if (reason === undefined) throw e;
+    // Nothing was served: close the app and the database (and with it the data directory's lock) before exiting.
+    await server.close().catch(() => undefined);
+    await database.close().catch(() => undefined);
+    throw new StartupError(`Roster cannot listen on ${config.host}:${config.port}: ${reason}`);
+  }
   server.log.info(
     { database: database.kind, dataDir: database.kind === 'pglite' ? config.dataDir : undefined },
-    `Roster listening on http://${config.host}:${config.port} (GraphQL at /graphql)`,
+    `Roster listening on http://${config.host}:${config.port} (open it in a browser for the start page; GraphQL at /graphql)`,
   );
 }

@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { buildSchema, getNamedType, isObjectType, type GraphQLObjectType } from 'graphql';
 import { rest, startServer, unique, type TestServer } from './helpers/server.ts';
@@ -221,6 +222,8 @@ const company = (fx: ActorFixture) => `/v3/companies/${fx.company}`;
 const team = (fx: ActorFixture) => `${company(fx)}/user-groups/${fx.team.id}`;
 const PAGE = () => ({ pagination: { offset: 0, limit: 100 } });
 const publicRoute = (path: string): RouteProbe => ({ path: () => path, expect: EVERYONE });
+/** GraphiQL's asset URLs carry the package's version. */
+const reactVersion = (createRequire(import.meta.url)('react/package.json') as { version: string }).version;
 
 const ROUTES: Record<string, RouteEntry> = {
   'POST /v3/companies/:companyId/user-groups': { path: (fx) => `${company(fx)}/user-groups`, body: () => ({ name: unique('made'), description: '' }), expect: row('ok ok ok F F F NF') },
@@ -281,10 +284,11 @@ const ROUTES: Record<string, RouteEntry> = {
   'GET /docs/static/index.html': publicRoute('/docs/static/index.html'),
   'GET /docs/static/swagger-initializer.js': publicRoute('/docs/static/swagger-initializer.js'),
   'GET /docs/*': { skip: "the reference page's static assets (public)" },
+  'GET /': publicRoute('/'),
   'GET /graphiql': publicRoute('/graphiql'),
-  'GET /graphiql/main.js': publicRoute('/graphiql/main.js'),
-  'GET /graphiql/sw.js': publicRoute('/graphiql/sw.js'),
-  'GET /graphiql/config.js': publicRoute('/graphiql/config.js'),
+  'GET /graphiql/roster-graphiql.js': publicRoute('/graphiql/roster-graphiql.js'),
+  'GET /graphiql/roster-graphiql.css': publicRoute('/graphiql/roster-graphiql.css'),
+  'GET /graphiql/assets/:file': publicRoute(`/graphiql/assets/react-${reactVersion}-react.production.min.js`),
 };
 
 let server: TestServer;

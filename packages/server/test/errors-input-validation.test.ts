@@ -92,13 +92,14 @@ describe('input validation errors', () => {
         'mutation($g: UUID, $u: [UUID!]) { addUsersToGroup(groupId: $g, userIds: $u) { addedIds } }',
         { g: group.id, u: [user.id, 'nope'] },
       );
-      expectError(viaVariables, 'BAD_USER_INPUT', '$u');
+      // Named by its path in the variables: the second item of $u.
+      assert.equal(expectError(viaVariables, 'BAD_USER_INPUT', /^u\[1\]: /).extensions.field, 'u[1]');
       assert.equal(viaVariables.status, 400);
       const badGroup = await gql(server, 'mutation($g: UUID, $u: [UUID!]) { addUsersToGroup(groupId: $g, userIds: $u) { addedIds } }', {
         g: 'nope',
         u: [user.id],
       });
-      expectError(badGroup, 'BAD_USER_INPUT', '$g');
+      assert.equal(expectError(badGroup, 'BAD_USER_INPUT', /^g: /).extensions.field, 'g');
       const literal = await gql(server, `mutation { addManagersToGroup(groupId: "${group.id}", userIds: ["nope"]) { response { failedIds } } }`);
       expectError(literal, 'BAD_USER_INPUT', /UUID/);
       assert.equal(literal.status, 400);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -183,7 +183,14 @@ describe('npm start on an embedded data directory', () => {
 });
 
 describe('the bundle npm run build makes (npm run start:built)', () => {
-  it('starts on an embedded data directory and serves GraphQL, REST, the API reference and the schemas', async () => {
+  it('is started from the repository root like npm start, so both open the same ./data', async () => {
+    const { scripts } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    // npm runs a root script in the root; a script handed to a workspace (-w) would run in packages/server instead.
+    assert.equal(scripts.start, 'node --import tsx packages/server/src/main.ts');
+    assert.equal(scripts['start:built'], 'node packages/server/dist/bundle/roster.mjs');
+  });
+
+  it('serves the data npm start wrote, GraphQL, REST, the start page, GraphiQL with its assets, the API reference and the schemas', async () => {
     // Inside the package, so the packages left out of the bundle (PGlite, Swagger UI) resolve from node_modules.
     const outdir = await mkdtemp(join(serverDir, 'dist-bundle-test-'));
     const dataDir = await mkdtemp(join(tmpdir(), 'roster-bundle-'));
@@ -195,8 +202,33 @@ describe('the bundle npm run build makes (npm run start:built)', () => {
       assert.equal(await new Promise<number | null>((resolve) => bundler.on('exit', resolve)), 0, bundlerOutput);
 
       const apiKey = 'bundle-test-key-0123456789abcdef';
+      // What `npm start` wrote, the bundle reads: same data directory, same key.
+      const fromSource = await start(dataDir, { ROSTER_API_KEY: apiKey });
+      const written = await gql<{ createUser: { id: string } }>(
+        { url: fromSource.url, apiKey },
+        'mutation { createUser(user: { reference: "from-source", email: "from-source@example.com" }) { id } }',
+      );
+      fromSource.child.kill('SIGTERM');
+      assert.equal(await fromSource.exited, 0, fromSource.output());
+
       const running = await start(dataDir, { ROSTER_API_KEY: apiKey, ROSTER_METRICS: 'true' }, [join(outdir, 'roster.mjs')]);
       try {
+        const read = await gql<{ users: { data: { id: string }[] } }>({ url: running.url, apiKey }, '{ users(filter: { reference: { equalTo: "from-source" } }) { data { id } } }');
+        assert.deepEqual(read.data?.users.data, [{ id: written.data!.createUser.id }], JSON.stringify(read));
+        // GraphiQL and every file its page loads come from the server itself (node_modules beside the bundle).
+        const graphiql = await fetch(`${running.url}/graphiql`);
+        assert.equal(graphiql.status, 200);
+        const sources = [...(await graphiql.text()).matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+        assert.equal(sources.length, 6, sources.join(', '));
+        for (const source of sources) {
+          const asset = await fetch(`${running.url}${source}`);
+          assert.equal(asset.status, 200, source);
+          // Read to the end: an unread answer keeps its connection busy, and shutdown waits for it.
+          assert.ok((await asset.arrayBuffer()).byteLength > 0, source);
+        }
+        const index = (await (await fetch(running.url, { headers: { accept: 'application/json' } })).json()) as { version: string; links: Record<string, string> };
+        assert.match(index.version, /^\d+\.\d+\.\d+/);
+        assert.equal(index.links.graphiql, '/graphiql');
         const created = await gql<{ createUser: { id: string; email: string } }>(
           { url: running.url, apiKey },
           'mutation { createUser(user: { reference: "bundled", email: "bundled@example.com" }) { id email } }',
@@ -215,7 +247,7 @@ describe('the bundle npm run build makes (npm run start:built)', () => {
         assert.match(JSON.stringify(await bad.json()), /BAD_USER_INPUT.*name/);
         const docs = await fetch(`${running.url}/docs/`);
         assert.equal(docs.status, 200);
-        assert.match(await docs.text(), /Swagger UI/);
+        assert.match(await docs.text(), /Roster · REST reference/);
         const openapi = (await (await fetch(`${running.url}/openapi.json`)).json()) as { openapi: string };
         assert.equal(openapi.openapi, '3.1.0');
         const metrics = await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });

@@ -291,7 +291,8 @@ describe('ROSTER_METRICS=false', () => {
     assert.equal((await gql(server, '{ users { totalCount } }')).status, 200);
     const response = await fetch(`${server.url}/metrics`);
     assert.equal(response.status, 404);
-    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
-    assert.equal(body.errors[0]?.extensions.code, 'NOT_FOUND');
+    // Not the GraphQL endpoint: the REST error body.
+    const body = (await response.json()) as { errorMessages: { errorCode: string }[] };
+    assert.equal(body.errorMessages[0]?.errorCode, 'NOT_FOUND');
   });
 });

@@ -118,7 +118,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const observers = new Set<QueryObserver>();
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options, observers) });
     opened.set(db, { kind: 'postgres', pool, observers });
-    await sql`select 1`.execute(db);
+    try {
+      await sql`select 1`.execute(db);
+    } catch (e) {
+      // The server cannot be reached (or refused the probe): close the pool rather than leave its sockets open.
+      await db.destroy().catch(() => undefined);
+      throw e;
+    }
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   let unlock = () => {};

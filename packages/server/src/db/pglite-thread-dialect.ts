@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CompiledQuery,
-  PGliteAdapter,
+  PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
   type DatabaseConnection,
@@ -112,21 +112,24 @@ class ThreadDriver implements Driver {
   }
 }
 
-/** PGlite's adapter (no migration lock: one connection), told that the driver shares its connection itself. */
-class ThreadAdapter extends PGliteAdapter {
-  override get supportsMultipleConnections(): boolean {
-    return true;
-  }
+/**
+ * PostgreSQL's SQL without a migration lock: one process owns the data directory (data-dir-lock.ts) and the
+ * database has one connection, which the driver shares itself (FairTurns).
+ */
+class ThreadAdapter extends PostgresAdapter {
+  override async acquireMigrationLock(): Promise<void> {}
+
+  override async releaseMigrationLock(): Promise<void> {}
 }
 
 /**
- * Kysely's dialect for PGlite in a worker thread: PostgreSQL's SQL, one connection handed out by FairTurns (in
- * place of Kysely's own first-come lock for single-connection dialects).
+ * Kysely's dialect for PGlite in a worker thread: PostgreSQL's SQL, one connection handed out by FairTurns, turn
+ * by turn between requests rather than first come, first served.
  */
 export class PGliteThreadDialect implements Dialect {
   constructor(private readonly thread: PGliteThread) {}
 
-  createAdapter(): PGliteAdapter {
+  createAdapter(): PostgresAdapter {
     return new ThreadAdapter();
   }
 

@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Kind, getOperationAST, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -8,6 +7,7 @@ import type { Config } from '../config.ts';
 import { databaseInfo, observeQueries, type Db } from '../db/database.ts';
 import { Errors } from '../errors.ts';
 import { metricsFromPrimary, reportToPrimary } from './cluster-metrics.ts';
+import { VERSION } from '../version.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,10 +28,6 @@ const OPERATION_LABELS_MAX = 100;
 
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DB_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-
-// The bundle (scripts/bundle-server.ts) has the version written in at build time; from source it is read.
-export const VERSION: string =
-  process.env.ROSTER_BUILD_VERSION ?? (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Records that the response to `request` renders the machine error `code`. Every place that renders an error

@@ -51,7 +51,8 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import { getOperationAST, type DocumentNode } from 'graphql';
 import type { TracingConfig } from '../config.ts';
 import { observeQueries, type Db } from '../db/database.ts';
-import { UNMEASURED_ROUTES, VERSION, graphqlOperationOf, rootFieldsOf } from './metrics.ts';
+import { UNMEASURED_ROUTES, graphqlOperationOf, rootFieldsOf } from './metrics.ts';
+import { VERSION } from '../version.ts';
 import { summarizeStatement, type StatementSummary } from './sql-summary.ts';
 
 // Attributes the semantic conventions still call incubating: written out, as their guidance asks.

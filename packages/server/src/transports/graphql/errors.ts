@@ -1,6 +1,20 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { GraphQLError, Kind, parse, visit, type DocumentNode, type Source, type ValueNode } from 'graphql';
-import { AppError, ErrorCodes, type ErrorCode } from '../../errors.ts';
+import {
+  GraphQLError,
+  Kind,
+  coerceInputValue,
+  getOperationAST,
+  isInputType,
+  isNonNullType,
+  parse,
+  typeFromAST,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+  type Source,
+  type ValueNode,
+} from 'graphql';
+import { AppError, ErrorCodes, Errors, type ErrorCode } from '../../errors.ts';
 
 export interface RenderedError {
   message: string;
@@ -76,6 +90,72 @@ export function fieldOfGraphqlMessage(message: string): string | undefined {
   }
   const named = /^(?:Field|Argument) "(\w+)"/.exec(message);
   return named?.[1];
+}
+
+/** A variable coercion error of graphql-js or graphql-jit: `Variable "$u" got invalid value …`, `… was not provided`. */
+export function isVariableCoercionError(error: unknown): boolean {
+  return error instanceof GraphQLError && /^Variable "\$\w+" (?:got invalid value|of required type|of non-null type)/.test(error.message);
+}
+
+/** At most this many problems are reported for one request's variables. */
+const MAX_VARIABLE_PROBLEMS = 20;
+
+/**
+ * The problems of a request's variables, each as a BAD_USER_INPUT naming the input by its path in the variables:
+ * `u.email: required field of type "String!" was not provided`, `u.active: Boolean cannot represent a non boolean
+ * value: "yes"`, `u.colour: unknown field "colour" (not defined by type "UserCreateDto")`, `u: required variable of
+ * type "UserCreateDto!" was not provided`. graphql-js and graphql-jit (Mercurius runs a query compiled after its
+ * first use) word these differently and name the path only in part, so the variables are coerced again here, by
+ * graphql-js, which reports the path of each problem. Empty when the document is not at hand or the variables pass.
+ */
+export function variableProblems(schema: GraphQLSchema, query: unknown, operationName: unknown, variables: unknown): GraphQLError[] {
+  if (typeof query !== 'string') return [];
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch {
+    return [];
+  }
+  const operation = getOperationAST(document, typeof operationName === 'string' ? operationName : undefined);
+  if (!operation) return [];
+  const inputs = (typeof variables === 'object' && variables !== null && !Array.isArray(variables) ? variables : {}) as Record<string, unknown>;
+  const problems: GraphQLError[] = [];
+  const STOP = Symbol('enough problems');
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    const type = typeFromAST(schema, definition.type);
+    if (!type || !isInputType(type)) continue;
+    const report = (field: string, message: string) => {
+      const error = Errors.invalid(field, message);
+      problems.push(new GraphQLError(error.message, { nodes: definition, originalError: error }));
+      if (problems.length >= MAX_VARIABLE_PROBLEMS) throw STOP;
+    };
+    try {
+      if (!Object.hasOwn(inputs, name)) {
+        if (!definition.defaultValue && isNonNullType(type)) report(name, `required variable of type "${String(type)}" was not provided`);
+        continue;
+      }
+      const value = inputs[name];
+      if (value === null && isNonNullType(type)) {
+        report(name, `must not be null (type "${String(type)}")`);
+        continue;
+      }
+      coerceInputValue(value, type, (path, _invalid, error) => {
+        const at = name + path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+        const missing = /^Field "([^"]+)" of required type "([^"]+)" was not provided\.$/.exec(error.message);
+        if (missing) return report(`${at}.${missing[1]}`, `required field of type "${missing[2]}" was not provided`);
+        const unknown = /^Field "([^"]+)" is not defined by type "([^"]+)"\.(.*)$/s.exec(error.message);
+        if (unknown) return report(`${at}.${unknown[1]}`, `unknown field ${JSON.stringify(unknown[1])} (not defined by type "${unknown[2]}")${unknown[3]}`);
+        const nonNull = /^Expected non-nullable type "([^"]+)" not to be null\.$/.exec(error.message);
+        if (nonNull) return report(at, `must not be null (type "${nonNull[1]}")`);
+        return report(at, error.message);
+      });
+    } catch (e) {
+      if (e === STOP) break;
+      throw e;
+    }
+  }
+  return problems;
 }
 
 const VALUE_KINDS = new Set<string>([Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);

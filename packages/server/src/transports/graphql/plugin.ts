@@ -7,8 +7,8 @@ import type { Services } from '../../services/index.ts';
 import { RequestLoaders } from './loaders.ts';
 import { requireActor } from '../http/protection.ts';
 import { requestContext } from '../http/request-id.ts';
-import { forbiddenKeysRule } from '../http/json-body.ts';
-import { renderError } from './errors.ts';
+import { forbiddenKeysRule, unsupportedMediaTypeOf } from '../http/json-body.ts';
+import { isVariableCoercionError, renderError, variableProblems } from './errors.ts';
 import { cachedQueryCost, maxFieldsRule } from './limits.ts';
 import { Errors } from '../../errors.ts';
 import { buildResolvers, type RosterGraphqlContext } from './resolvers.ts';
@@ -16,13 +16,14 @@ import { graphqlOperationOf, noteErrorCode } from '../../observability/metrics.t
 
 export const schemaSdl = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
 
-/** Mounts GraphQL at `/graphql` (and `/v01/server/graphql`, rewritten in app.ts), GraphiQL at `/graphiql`. */
+/** Mounts GraphQL at `/graphql` (and `/v01/server/graphql`, rewritten in app.ts). */
 export async function registerGraphql(app: FastifyInstance, services: Services, config: Config): Promise<void> {
   await app.register(mercurius, {
     schema: schemaSdl,
     resolvers: buildResolvers(services),
     path: '/graphql',
-    graphiql: config.graphiql,
+    // GraphiQL is Roster's own page (graphiql.ts): Mercurius's loads its scripts from a CDN.
+    graphiql: false,
     // graphql-jit compiles each query after its first use: most of Mercurius's speed on repeated queries.
     jit: 1,
     queryDepth: config.limits.queryDepth,
@@ -39,7 +40,22 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
       const log = request?.log ?? app.log;
       const requestId = request?.id ?? 'unknown';
       const phase = execution.data === undefined ? 'request' : 'execution';
-      const rendered = flattenErrors(execution.errors ?? []).map((e) => renderError(e, log, requestId, phase, (request?.body as { variables?: unknown } | undefined)?.variables));
+      const params = request ? graphqlParamsOf(request) : {};
+      let errors = flattenErrors(execution.errors ?? []);
+      // A body Fastify has no parser for: 415, saying to send JSON.
+      if (request) {
+        errors = errors.map((e) => {
+          const original = (e as { originalError?: unknown }).originalError ?? e;
+          const mapped = unsupportedMediaTypeOf(original, request);
+          return mapped === original ? e : mapped;
+        });
+      }
+      // Variables refused before any resolver ran: each problem named by its path in the variables (`u.email`).
+      if (phase === 'request' && errors.some(isVariableCoercionError)) {
+        const problems = variableProblems(app.graphql.schema, params.query, params.operationName, params.variables);
+        if (problems.length > 0) errors = [...errors.filter((e) => !isVariableCoercionError(e)), ...problems];
+      }
+      const rendered = errors.map((e) => renderError(e, log, requestId, phase, params.variables));
       if (request) for (const r of rendered) noteErrorCode(request, r.code);
       // GraphQL-over-HTTP: when something was answered (or applied: mutation results are nullable, so one failed
       // mutation leaves the others visible), 200; when nothing was, the error's own status.
@@ -88,6 +104,21 @@ export async function registerGraphql(app: FastifyInstance, services: Services, 
     }
     done();
   });
+}
+
+/** The GraphQL request's query, variables and operation name, from the body or, for GET, the query string. */
+function graphqlParamsOf(request: FastifyRequest): { query?: unknown; variables?: unknown; operationName?: unknown } {
+  const source = (request.method === 'GET' ? request.query : request.body) as { query?: unknown; variables?: unknown; operationName?: unknown } | null | undefined;
+  if (typeof source !== 'object' || source === null) return {};
+  let variables = source.variables;
+  if (request.method === 'GET' && typeof variables === 'string') {
+    try {
+      variables = JSON.parse(variables) as unknown;
+    } catch {
+      variables = undefined;
+    }
+  }
+  return { query: source.query, variables, operationName: source.operationName };
 }
 
 /** Mercurius wraps validation errors in one error with an `errors` list; report each one. */

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GraphQLError, Kind, type ASTNode, type ValidationRule } from 'graphql';
-import { Errors } from '../../errors.ts';
+import { AppError, Errors } from '../../errors.ts';
 
 /**
  * Keys no JSON input may carry, at any depth: REST bodies, GraphQL requests and their variables, and object
@@ -93,4 +93,17 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       done(null, value);
     });
   });
+}
+
+/**
+ * Fastify's refusal of a body it has no parser for (form data, XML, a body without any `Content-Type`) as
+ * Roster's 415 UNSUPPORTED_MEDIA_TYPE, saying what to send and what came; other errors are returned unchanged.
+ */
+export function unsupportedMediaTypeOf<E>(error: E, request: FastifyRequest): E | AppError {
+  if ((error as { code?: unknown } | null)?.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return error;
+  const header = request.headers['content-type'];
+  // Only the media type is echoed, and briefly: the header is the caller's text.
+  const mediaType = header?.split(';', 1)[0]?.trim().slice(0, 100).replace(/[^\x20-\x7e]/g, '?');
+  const got = header === undefined ? 'no Content-Type' : mediaType ? mediaType : 'an empty Content-Type';
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type: send application/json (got ${got})`, { field: 'Content-Type' });
 }

@@ -26,6 +26,35 @@ export function requireActor(request: FastifyRequest): Actor {
   throw request.authError ?? Errors.unauthenticated('Missing credentials: send Authorization: Bearer <API key or token>');
 }
 
+const BEARER = /^Bearer\s+\S+$/i;
+
+/**
+ * A credential header without the `Bearer ` scheme (`Authorization: rk_…`, `Basic …`, a bare `Bearer`) when nothing
+ * else in the request authenticates it: refused saying what the header should hold, rather than as missing
+ * credentials. The SDK's `roq-platform-server-authorization` (Basic) is left to the authentication itself, and a
+ * well-formed `roq-platform-authorization` wins over `Authorization`, as in `AuthService.authenticate`.
+ */
+function malformedBearer(headers: FastifyRequest['headers']): AppError | undefined {
+  if (headers['roq-platform-server-authorization'] !== undefined) return undefined;
+  const roq = headers['roq-platform-authorization'];
+  const authorization = headers.authorization;
+  const wellFormed = (value: string | string[] | undefined) => typeof value === 'string' && BEARER.test(value.trim());
+  if (wellFormed(roq) || wellFormed(authorization)) return undefined;
+  const [name, value] = authorization !== undefined ? ['Authorization', authorization] : ['roq-platform-authorization', roq];
+  if (typeof value !== 'string') return undefined;
+  return new AppError('UNAUTHENTICATED', `${name}: expected "Bearer <API key or token>" (${whatCame(value)})`, { field: name });
+}
+
+/** What a malformed credential header held, without repeating it: it may be the key itself. */
+function whatCame(value: string): string {
+  const words = value.trim().split(/\s+/).filter(Boolean);
+  const scheme = words[0];
+  if (scheme === undefined) return 'got an empty value';
+  if (/^bearer$/i.test(scheme)) return words.length === 1 ? 'got "Bearer" without an API key or token' : 'got more than one value after "Bearer"';
+  if (words.length === 1) return 'got a value without the "Bearer" scheme';
+  return /^[A-Za-z][A-Za-z0-9_.+-]{0,19}$/.test(scheme) ? `got the "${scheme}" scheme` : 'got another scheme';
+}
+
 /**
  * What guards every request before it reaches a route: identification of the caller (once, for rate limiting
  * and for the routes), the rate limiter per API key, per user and per address, security headers, and CORS.
@@ -34,6 +63,11 @@ export async function registerProtection(app: FastifyInstance, services: Service
   // A callback hook: an API key is checked without a promise, and most calls use one.
   app.addHook('onRequest', (request, _reply, done) => {
     if (!CREDENTIAL_HEADERS.some((h) => request.headers[h] !== undefined)) return done();
+    const malformed = malformedBearer(request.headers);
+    if (malformed) {
+      request.authError = malformed;
+      return done();
+    }
     const refused = (e: unknown) => {
       if (!(e instanceof AppError)) return done(e instanceof Error ? e : new Error(String(e)));
       request.authError = e;
@@ -89,13 +123,15 @@ export async function registerProtection(app: FastifyInstance, services: Service
   if (redis) app.addHook('onClose', async () => redis.disconnect());
 
   const headers = securityHeaders({
-    // GraphiQL (unpkg) and the API reference page need scripts and styles; JSON responses are unaffected.
+    // The start page, GraphiQL and the REST reference load everything from Roster itself (scripts only from files,
+    // never inline); their components set inline styles. JSON responses are unaffected.
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'", 'https://unpkg.com'],
-        styleSrc: ["'self'", "'unsafe-inline'", 'https://unpkg.com'],
-        imgSrc: ["'self'", 'data:', 'https:'],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],
         formAction: ["'self'"],

@@ -34,6 +34,11 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     hideUntagged: true,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Everything the page loads comes from @fastify/swagger-ui's own files: no CDN, no validator badge.
+    theme: { title: 'Roster · REST reference' },
+    uiConfig: { validatorUrl: null, deepLinking: true, displayRequestDuration: true },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

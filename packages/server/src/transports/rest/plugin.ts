@@ -26,6 +26,8 @@ import { registerRoleRoutes } from './roles.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { registerCompanyRoutes } from './companies.ts';
 import { requireActor } from '../http/protection.ts';
+import { unsupportedMediaTypeOf } from '../http/json-body.ts';
+import { methodNotAllowed, routeMethodsOf } from '../http/framework-errors.ts';
 import { dateTime } from '../../services/validate.ts';
 import { noteErrorCode } from '../../observability/metrics.ts';
 
@@ -94,18 +96,30 @@ export async function registerRest(app: FastifyInstance, services: Services, sch
       requireActor(request);
     });
 
-    rest.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    rest.setErrorHandler((raised: FastifyError | AppError, request, reply) => {
+      const error = unsupportedMediaTypeOf(raised, request);
       if (isAppError(error)) {
         if (error.status === 503) void reply.header('retry-after', '1');
         return reply.code(error.status).send(errorBody(request, error.code, error.message, error.details));
+      }
+      if (error.validation && error.validationContext === 'params') {
+        // `GET /v3/companies/list` reads as `GET /v3/companies/{companyId}` with companyId "list", but the path is
+        // POST /v3/companies/list's: where other methods have a route with that segment literal, the method is
+        // what is wrong (405, `Allow` naming them), not the parameter.
+        const taken = Object.keys((request.params as object | null) ?? {}).length;
+        const literal = [...routeMethodsOf(request.server, request.url)].filter(([method, params]) => method !== request.method && params < taken);
+        if (literal.length > 0) return methodNotAllowed(request, reply, literal.map(([method]) => method));
       }
       if (error.validation) {
         // Name the field as the caller wrote it: `pagination.limit`, `userIdsToAdd.0`, or a missing property.
         const first = error.validation[0];
         const path = (first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
-        const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
-        const field = [path, missing].filter(Boolean).join('.') || error.validationContext || 'body';
-        return reply.code(400).send(errorBody(request, 'BAD_USER_INPUT', `${field}: ${first?.message ?? error.message}`, { field }));
+        const params = first?.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+        // An unknown property is named with its path (`pagination.colour`), like a missing one.
+        const unknown = first?.keyword === 'additionalProperties' ? params?.additionalProperty : undefined;
+        const field = [path, params?.missingProperty ?? unknown].filter(Boolean).join('.') || error.validationContext || 'body';
+        const message = unknown !== undefined ? `unknown property ${JSON.stringify(unknown)}` : (first?.message ?? error.message);
+        return reply.code(400).send(errorBody(request, 'BAD_USER_INPUT', `${field}: ${message}`, { field }));
       }
       if (error.statusCode === 413) return reply.code(413).send(errorBody(request, 'PAYLOAD_TOO_LARGE', error.message));
       if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
